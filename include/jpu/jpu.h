@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libjpu: measure, attribute and account the power drawn by CPU, DRAM and
+ * GPUs of a Linux machine, per process tree, per user and for the system.
+ *
+ * Conventions (see docs/architecture.md):
+ *  - every function returns 0 (or a count) on success and -errno on failure;
+ *    results go out through trailing ret_* parameters, written only on success;
+ *  - handles are opaque; jpu_*_free() accepts NULL and returns NULL;
+ *  - option structs start with `size_t sz` (set it to sizeof the struct) so
+ *    that fields can be added without breaking callers;
+ *  - the library never prints, exits or aborts: messages go to the log
+ *    callback the caller installs;
+ *  - strings returned through char ** are owned by the caller (free(3)).
+ */
+#ifndef JPU_JPU_H
+#define JPU_JPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(JPU_BUILDING_LIBRARY)
+#define JPU_API __attribute__((visibility("default")))
+#else
+#define JPU_API
+#endif
+
+/* Version of the library, "MAJOR.MINOR.PATCH". Static string. */
+JPU_API const char *jpu_version(void);
+
+/* What a scope covers. */
+enum jpu_scope {
+	JPU_SCOPE_SYSTEM = 0,  /* the whole machine */
+	JPU_SCOPE_USER = 1,    /* one UID (its cgroup when it has one) */
+	JPU_SCOPE_PROCESS = 2, /* one PID and all its descendants */
+};
+
+/* How idle power (measured x (1 - host busy ratio)) is attributed. */
+enum jpu_idle_policy {
+	JPU_IDLE_NONE = 0, /* reported as its own figure (default) */
+	JPU_IDLE_BUSY = 1, /* shared like active power: the original's arithmetic */
+	JPU_IDLE_EVEN = 2, /* shared evenly among users with CPU time this interval */
+};
+
+/* Log levels passed to the log callback (syslog numbering). */
+enum jpu_log_level {
+	JPU_LOG_ERR = 3,
+	JPU_LOG_WARNING = 4,
+	JPU_LOG_INFO = 6,
+	JPU_LOG_DEBUG = 7,
+};
+
+/* Called from any thread, including the sampler thread. `msg` is borrowed
+ * for the duration of the call and carries no trailing newline. */
+typedef void (*jpu_log_fn)(int level, const char *msg, void *userdata);
+
+typedef struct jpu_engine_opts {
+	size_t sz;               /* sizeof(struct jpu_engine_opts) */
+	const char *sysfs_root;  /* default "/sys" */
+	const char *procfs_root; /* default "/proc" */
+	/* NVML library to dlopen: NULL = "libnvidia-ml.so.1", "" = GPUs off */
+	const char *nvml_library;
+	/* folder holding vcpu_watts.csv and cpu_tdp.csv for the estimate;
+	 * NULL = the folder installed with the library */
+	const char *data_dir;
+	/* comma-separated list of sensor backends to probe, in order
+	 * ("rapl,hwmon,perf,nvml,estimate"); NULL = all real backends */
+	const char *sensors;
+	uint64_t interval_usec;  /* sampling interval; 0 = 1 s */
+	enum jpu_scope scope;    /* default JPU_SCOPE_SYSTEM */
+	pid_t pid;               /* JPU_SCOPE_PROCESS: root of the tree; 0 = caller */
+	uid_t uid;               /* JPU_SCOPE_USER: the user; (uid_t)-1 = caller */
+	enum jpu_idle_policy idle_policy;
+	unsigned history_len;    /* samples kept in the history ring; 0 = 3600 */
+	jpu_log_fn log;          /* NULL = silent */
+	void *log_userdata;
+	/* path of a state file to persist cumulative energy across restarts;
+	 * NULL = none. Written atomically (rename) after every sample. */
+	const char *state_file;
+	/* Estimate: override the machine's memory in bytes and vCPU count
+	 * (0 = read from procfs). */
+	uint64_t mem_bytes;
+	unsigned ncpu;
+} jpu_engine_opts;
+
+typedef struct jpu_engine jpu_engine;
+
+/* Probe sensors and open counters. Does not start sampling.
+ * Returns -EINVAL naming the bad option in the log, -ENOENT when a root
+ * does not exist, -ESRCH when the process scope's pid does not exist. */
+JPU_API int jpu_engine_new(const jpu_engine_opts *opts, jpu_engine **ret_engine);
+/* Stops the sampler thread if running. NULL-safe, returns NULL. */
+JPU_API jpu_engine *jpu_engine_free(jpu_engine *engine);
+
+/* Start the sampler thread (one sample every interval). Idempotent. */
+JPU_API int jpu_engine_start(jpu_engine *engine);
+/* Stop the sampler thread and wait for it. Idempotent. */
+JPU_API int jpu_engine_stop(jpu_engine *engine);
+/* Take one sample now, synchronously (for callers without the thread).
+ * The first call only sets the baseline and returns 0 with no sample;
+ * later calls return 1 when a sample was produced, 0 when the interval
+ * was too short to give one. Thread-safe against the sampler thread. */
+JPU_API int jpu_engine_sample(jpu_engine *engine);
+/* Wait until a sample newer than `seq` exists (seq 0: any), at most
+ * timeout_usec. Returns the newest sequence number (> seq), or -ETIMEDOUT. */
+JPU_API int64_t jpu_engine_wait(jpu_engine *engine, int64_t seq, uint64_t timeout_usec);
+
+/* The latest sample as the JSON object of DESIGN section 3, one line,
+ * no trailing newline. -EAGAIN before the first sample. */
+JPU_API int jpu_engine_json(jpu_engine *engine, char **ret_json);
+/* The latest sample as Prometheus text exposition format 0.0.4. */
+JPU_API int jpu_engine_prometheus(jpu_engine *engine, char **ret_text);
+/* History ring as JSON: {"interval_s":..,"samples":[{"time":..,"cpu":W,..},..]}
+ * with samples newer than since_usec (CLOCK_REALTIME µs; 0 = all). */
+JPU_API int jpu_engine_history_json(jpu_engine *engine, uint64_t since_usec, char **ret_json);
+/* Diagnostics as a JSON array (the sample's "diagnostics"), available
+ * right after jpu_engine_new(). */
+JPU_API int jpu_engine_diagnostics_json(jpu_engine *engine, char **ret_json);
+
+/* Track the process tree rooted at pid under `tag` (copied). Cumulative
+ * energy starts from zero at this call. Re-tracking a tag with a new pid
+ * (a restarted kernel) keeps the tag's energy and follows the new tree.
+ * -ESRCH when the pid does not exist, -EINVAL on an empty tag. */
+JPU_API int jpu_track(jpu_engine *engine, pid_t pid, const char *tag);
+/* Stop tracking `tag`; its totals are forgotten. -ENOENT when unknown. */
+JPU_API int jpu_untrack(jpu_engine *engine, const char *tag);
+/* Tracked trees as a JSON array:
+ * [{"tag":..,"pid":..,"alive":bool,"power_w":..,"energy_j":{cpu,dram,gpu,total}},..] */
+JPU_API int jpu_tracked_json(jpu_engine *engine, char **ret_json);
+
+/* A few figures of the latest sample as numbers, for terminal views. */
+typedef struct jpu_summary {
+	size_t sz;              /* sizeof(struct jpu_summary) */
+	int64_t seq;            /* sample number, 0 = none yet */
+	uint64_t t_usec;        /* CLOCK_REALTIME of the sample */
+	int has_cpu, has_dram, has_gpu, has_psys;
+	uint64_t cpu_usage_uw;  /* attributed to the scope, DRAM included */
+	uint64_t cpu_total_uw;  /* whole machine, packages + DRAM */
+	uint64_t cpu_idle_uw;   /* idle power not attributed */
+	uint64_t dram_total_uw;
+	uint64_t psys_uw;
+	uint64_t gpu_usage_uw, gpu_total_uw;
+	uint64_t energy_uj;     /* cumulative energy of the scope, all parts */
+	uint64_t cpu_energy_uj, dram_energy_uj, gpu_energy_uj;
+	double share;           /* scope share of host busy CPU time, 0..1 */
+	int estimated;          /* some figure comes from the estimate */
+	char cpu_source[16], gpu_source[16];
+} jpu_summary;
+
+JPU_API int jpu_engine_summary(jpu_engine *engine, jpu_summary *ret_summary);
+
+/* Parse "system"/"user"/"process" ("sys" is accepted as the original's
+ * spelling). Returns the scope or -EINVAL. */
+JPU_API int jpu_scope_from_string(const char *s);
+JPU_API const char *jpu_scope_to_string(enum jpu_scope scope);
+JPU_API int jpu_idle_policy_from_string(const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JPU_JPU_H */

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internal interfaces shared by the modules of libjpu. Nothing here is
+ * exported (see STYLE rule 15): the symbols are hidden by -fvisibility.
+ */
+#ifndef JPU_INTERNAL_H
+#define JPU_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "jpu/jpu.h"
+
+#define JPU_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define JPU_USEC_PER_SEC 1000000ULL
+
+/* ---- logging (log.c) ---------------------------------------------------- */
+
+struct jpu_logger {
+	jpu_log_fn fn;
+	void *userdata;
+};
+
+void jpu_logf(const struct jpu_logger *log, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- strict parsers and file helpers (util.c) --------------------------- */
+
+/* Parse a decimal unsigned integer filling the whole of s[0..len), allowing
+ * leading spaces and one trailing newline. No sign, no overflow. -EINVAL on
+ * anything else, -ERANGE on overflow. */
+int jpu_parse_u64(const char *s, size_t len, uint64_t *ret);
+/* Same for a signed value (leading '-' allowed). */
+int jpu_parse_i64(const char *s, size_t len, int64_t *ret);
+/* Parse the next whitespace-separated unsigned field from *p (< end),
+ * advancing *p past it. -EINVAL when there is no such field. */
+int jpu_next_u64(const char **p, const char *end, uint64_t *ret);
+/* Skip n whitespace-separated fields. -EINVAL when the input ends first. */
+int jpu_skip_fields(const char **p, const char *end, unsigned n);
+
+/* Open `path` relative to dirfd with O_RDONLY|O_CLOEXEC. -errno. */
+int jpu_open_at(int dirfd, const char *path);
+/* One pread(fd, buf, size - 1, 0); NUL-terminates. Returns the length,
+ * -EFBIG when the buffer came back full (truncated input), -errno. */
+ssize_t jpu_pread_all(int fd, char *buf, size_t size);
+/* openat + pread + close. */
+ssize_t jpu_read_at(int dirfd, const char *path, char *buf, size_t size);
+/* Read a file holding one unsigned decimal (sysfs style). */
+int jpu_read_u64_at(int dirfd, const char *path, uint64_t *ret);
+/* Read one unsigned decimal from an open fd (pread at offset 0). */
+int jpu_read_u64_fd(int fd, uint64_t *ret);
+/* Read a one-line string file; strips the trailing newline. */
+int jpu_read_str_at(int dirfd, const char *path, char *buf, size_t size);
+
+/* Monotonic and realtime clocks in microseconds. */
+uint64_t jpu_now_mono_usec(void);
+uint64_t jpu_now_real_usec(void);
+
+/* Wrap-aware delta of a cumulative counter. `max_range` is the counter's
+ * wrap range (value after which it restarts at 0; 0 = unknown). When
+ * cur < prev: with a known range the counter wrapped once and the delta is
+ * cur + (max_range - prev); with no range it was reset and the delta is
+ * unknown: returns false. Never returns a negative delta. */
+bool jpu_counter_delta(uint64_t prev, uint64_t cur, uint64_t max_range, uint64_t *ret_delta);
+
+/* ---- sensors (lib/sensors/) --------------------------------------------- */
+
+enum jpu_source {
+	JPU_SRC_NONE = 0,
+	JPU_SRC_RAPL,
+	JPU_SRC_HWMON,
+	JPU_SRC_PERF,
+	JPU_SRC_NVML,
+	JPU_SRC_ESTIMATE,
+	JPU_SRC_FAKE,
+};
+
+enum jpu_reason {
+	JPU_REASON_NONE = 0,
+	JPU_REASON_PERMISSION, /* exists but cannot be read by this user */
+	JPU_REASON_ABSENT,     /* not present on this machine */
+	JPU_REASON_UNSUPPORTED,/* present but not usable (driver, kernel, GPU model) */
+	JPU_REASON_ERROR,      /* read failed or returned garbage */
+};
+
+const char *jpu_source_name(enum jpu_source s);
+const char *jpu_reason_name(enum jpu_reason r);
+
+/* What a domain measures. */
+enum jpu_domain_kind {
+	JPU_DOM_PACKAGE = 0, /* a CPU package (or die) */
+	JPU_DOM_DRAM,
+	JPU_DOM_PSYS,        /* whole SoC/platform (laptops): never added to packages */
+	JPU_DOM_CORE,        /* inside the package: never added */
+	JPU_DOM_UNCORE,      /* inside the package: never added */
+	JPU_DOM_GPU,
+	JPU_DOM_OTHER,
+};
+
+/* The CPU times of the host over the whole machine (from /proc/stat), in
+ * clock ticks. busy excludes idle, iowait and steal; all = busy + idle +
+ * iowait (steal excluded: time the hypervisor gave to someone else). */
+struct jpu_host_cpu {
+	uint64_t busy_ticks;
+	uint64_t all_ticks;
+	unsigned ncpu;       /* number of cpuN lines */
+};
+
+/* Per-sample context handed to sensors. */
+struct jpu_sense_ctx {
+	uint64_t t_mono_usec;
+	uint64_t interval_usec;          /* 0 on the first (baseline) read */
+	const struct jpu_host_cpu *host_delta; /* NULL on the first read */
+	uint64_t mem_used_bytes, mem_total_bytes;
+};
+
+/* One measured quantity: a cumulative energy counter or an instantaneous
+ * power. Filled by a backend at probe time; `energy_uj`/`power_uw` updated
+ * by read(). */
+struct jpu_domain {
+	char name[64];          /* "package-0", "dram", "psys", "GPU 0: NVIDIA H100" */
+	char id[96];            /* stable id: "intel-rapl:0", "hwmon2/energy1", "nvml:0" */
+	enum jpu_domain_kind kind;
+	int package;            /* package (socket) index, -1 when not known */
+	int die;                /* die index within the package, -1 when not per-die */
+	bool has_energy;        /* cumulative counter (preferred) */
+	bool has_power;         /* instantaneous power */
+	uint64_t max_energy_uj; /* wrap range of the counter, 0 = unknown */
+	bool has_limit;
+	uint64_t limit_uw;      /* enforced power limit */
+	/* updated by read(): */
+	bool valid;             /* this read produced a value */
+	uint64_t energy_uj;
+	uint64_t power_uw;
+	/* backend private */
+	int fd;                 /* -1 when unused */
+	int fd2;
+	uint64_t priv;
+	/* set by the engine: */
+	bool duplicate;         /* repeats another domain: never summed */
+};
+
+/* GPU per-process utilisation (NVML). */
+struct jpu_gpu_proc {
+	pid_t pid;
+	unsigned device;        /* index into the sensor's domains */
+	unsigned sm_util;       /* percent over the last interval */
+	uint64_t mem_bytes;
+};
+
+struct jpu_sensor;
+
+struct jpu_probe_opts {
+	int sysfs_fd;           /* root fds: every path is relative to one */
+	int procfs_fd;
+	const char *nvml_library;
+	const char *data_dir;
+	uint64_t mem_bytes;     /* estimate overrides, 0 = read */
+	unsigned ncpu;
+	const struct jpu_logger *log;
+};
+
+/* A diagnostic: why a sensor is not used and how to fix it. */
+struct jpu_diag {
+	char sensor[16];
+	enum jpu_reason reason;
+	char message[384];
+};
+
+/* A backend: a const ops table (STYLE rule 5). What it cannot do is NULL. */
+struct jpu_sensor_ops {
+	const char *name;
+	enum jpu_source source;
+	/* Find domains and open counters. Returns the number of domains found
+	 * (> 0), or -ENOENT (absent), -EACCES (permission), -EOPNOTSUPP
+	 * (unsupported), -errno; on failure fills `diag` with a message that
+	 * says how to fix it. */
+	int (*probe)(struct jpu_sensor *s, const struct jpu_probe_opts *o, struct jpu_diag *diag);
+	/* Update every domain's energy_uj/power_uw and valid flag. Returns 0,
+	 * or -errno when nothing could be read this time. */
+	int (*read)(struct jpu_sensor *s, const struct jpu_sense_ctx *ctx);
+	/* GPU only: per-process utilisation. Returns the count written (<= n). */
+	int (*gpu_procs)(struct jpu_sensor *s, struct jpu_gpu_proc *out, size_t n);
+	/* Release backend state and close fds. */
+	void (*close)(struct jpu_sensor *s);
+};
+
+struct jpu_sensor {
+	const struct jpu_sensor_ops *ops;
+	struct jpu_domain *domains; /* owned, malloc'd by probe */
+	size_t n_domains;
+	void *priv;                 /* backend private, freed by close */
+	const struct jpu_logger *log;
+};
+
+/* Registry of all backends in probe order (sensors/registry.c). */
+extern const struct jpu_sensor_ops *const jpu_sensor_registry[];
+extern const size_t jpu_sensor_registry_len;
+const struct jpu_sensor_ops *jpu_sensor_find(const char *name);
+
+extern const struct jpu_sensor_ops jpu_sensor_rapl;
+extern const struct jpu_sensor_ops jpu_sensor_hwmon;
+extern const struct jpu_sensor_ops jpu_sensor_perf;
+extern const struct jpu_sensor_ops jpu_sensor_nvml;
+extern const struct jpu_sensor_ops jpu_sensor_estimate;
+extern const struct jpu_sensor_ops jpu_sensor_fake;
+
+/* Helper for backends: append a zeroed domain (fd = fd2 = -1) to s. */
+struct jpu_domain *jpu_sensor_add_domain(struct jpu_sensor *s);
+/* Free domains and close their fds (backends' close may call it). */
+void jpu_sensor_free_domains(struct jpu_sensor *s);
+
+/* ---- /proc (procfs.c) --------------------------------------------------- */
+
+/* Read /proc/stat totals. */
+int jpu_proc_host_cpu(int procfs_fd, struct jpu_host_cpu *ret);
+/* MemTotal and MemTotal - MemAvailable from /proc/meminfo, in bytes. */
+int jpu_proc_meminfo(int procfs_fd, uint64_t *ret_total, uint64_t *ret_used);
+
+/* Fields of /proc/PID/stat that we use. */
+struct jpu_pid_stat {
+	pid_t pid, ppid;
+	char state;
+	uint64_t utime, stime, cutime, cstime; /* ticks */
+	uint64_t starttime;                    /* ticks after boot */
+	uint64_t rss_pages;
+};
+/* Parse the content of /proc/PID/stat (comm may contain ") (" and spaces:
+ * fields start after the last ')'). */
+int jpu_parse_pid_stat(const char *buf, size_t len, struct jpu_pid_stat *ret);
+
+/* A process table kept across ticks: caches what does not change (ppid,
+ * starttime, uid) so that a tick re-reads only the processes in scope. */
+struct jpu_proctab;
+int jpu_proctab_new(int procfs_fd, int sysfs_fd, const struct jpu_logger *log, struct jpu_proctab **ret);
+struct jpu_proctab *jpu_proctab_free(struct jpu_proctab *t);
+/* Refresh the list of live PIDs (one readdir of /proc; new PIDs get their
+ * stat read once). Call once per tick before the tree/user queries. */
+int jpu_proctab_refresh(struct jpu_proctab *t);
+
+/* Cumulative CPU time (ticks) and resident memory of a process tree, made
+ * monotonic across exits: children reaped inside the tree are carried by
+ * the parent's cutime/cstime; members that vanish without being reaped
+ * inside the tree keep their last seen time. */
+struct jpu_tree;
+int jpu_tree_new(struct jpu_proctab *t, pid_t root, struct jpu_tree **ret);
+struct jpu_tree *jpu_tree_free(struct jpu_tree *tree);
+/* Re-root on a new pid (restarted kernel); keeps the cumulative time. */
+int jpu_tree_reroot(struct jpu_tree *tree, pid_t root);
+/* Update and return cumulative ticks and current RSS bytes of the tree.
+ * -ESRCH once the root is gone (the cumulative value stays readable). */
+int jpu_tree_update(struct jpu_tree *tree, uint64_t *ret_ticks, uint64_t *ret_rss_bytes);
+bool jpu_tree_alive(const struct jpu_tree *tree);
+pid_t jpu_tree_root(const struct jpu_tree *tree);
+/* Whether pid is currently in the tree (valid after update). */
+bool jpu_tree_contains(const struct jpu_tree *tree, pid_t pid);
+
+/* Cumulative CPU ticks and RSS of all processes of a UID: from its cgroup
+ * (v2 user.slice/user-UID.slice/cpu.stat, v1 cpuacct) when there is one,
+ * else summed over its processes (monotonic like a tree). */
+struct jpu_user;
+int jpu_user_new(struct jpu_proctab *t, uid_t uid, struct jpu_user **ret);
+struct jpu_user *jpu_user_free(struct jpu_user *u);
+int jpu_user_update(struct jpu_user *u, uint64_t *ret_ticks, uint64_t *ret_rss_bytes);
+bool jpu_user_contains(const struct jpu_user *u, pid_t pid);
+/* Where the user's time comes from: "cgroup2", "cgroup1", "procfs". */
+const char *jpu_user_method(const struct jpu_user *u);
+
+/* Clock ticks per second (sysconf(_SC_CLK_TCK)). */
+long jpu_clk_tck(void);
+
+/* ---- attribution (attribution.c) ---------------------------------------- */
+
+/* Inputs of one interval, all deltas over that interval. */
+struct jpu_attr_in {
+	uint64_t measured_uw;      /* machine power of the part (CPU packages) */
+	uint64_t host_busy_ticks;
+	uint64_t host_all_ticks;
+	uint64_t scope_ticks;      /* CPU ticks of the scope */
+	unsigned active_users;     /* users with CPU time (JPU_IDLE_EVEN) */
+	bool scope_is_system;
+	enum jpu_idle_policy policy;
+};
+
+struct jpu_attr_out {
+	uint64_t active_uw;        /* machine active power */
+	uint64_t idle_uw;          /* machine idle power */
+	uint64_t scope_uw;         /* attributed to the scope */
+	uint64_t unattributed_idle_uw; /* idle not given to the scope under the policy */
+	double share;              /* scope ticks / host busy ticks, 0..1 */
+};
+
+void jpu_attribute(const struct jpu_attr_in *in, struct jpu_attr_out *out);
+
+/* ---- data tables (generated from the data CSVs by data/gen_tables.py) ---- */
+
+struct jpu_vcpu_row {
+	const char *arch;        /* microarchitecture, "average" first */
+	uint32_t min_mw, max_mw; /* per vCPU at 0 % and 100 % load */
+};
+struct jpu_tdp_row {
+	const char *name;        /* CPU model as in CodeCarbon's table */
+	uint32_t tdp_mw;
+};
+struct jpu_country_row {
+	const char *iso2, *name;
+	int year;
+	uint32_t mg_per_kwh;     /* gCO2eq/kWh x 1000 */
+};
+extern const struct jpu_vcpu_row jpu_vcpu_table[];
+extern const size_t jpu_vcpu_table_len;
+extern const struct jpu_tdp_row jpu_tdp_table[]; /* sorted by name, case-insensitive */
+extern const size_t jpu_tdp_table_len;
+extern const struct jpu_country_row jpu_country_table[];
+extern const size_t jpu_country_table_len;
+
+#endif /* JPU_INTERNAL_H */
