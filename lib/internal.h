@@ -317,4 +317,58 @@ extern const size_t jpu_tdp_table_len;
 extern const struct jpu_country_row jpu_country_table[];
 extern const size_t jpu_country_table_len;
 
+/* ---- sensors-a: rapl, hwmon, perf and fake backends (lib/sensors/) -------
+ * Added by the sensors-a work; only additions below this line.
+ *
+ * Duplicates: these backends set jpu_domain.duplicate themselves where they
+ * can tell (an intel-rapl-mmio zone repeating an MSR zone; per-die RAPL
+ * zones mirroring one counter, see rapl.c for the rule). The engine must
+ * also prefer RAPL packages over hwmon amd_energy sockets: both read the
+ * same AMD RAPL MSRs, so when the rapl backend gives any PACKAGE domain,
+ * hwmon domains for which jpu_domain_is_hwmon_socket() is true are not
+ * summed (their ids are "hwmon:amd_energy:socketN"). */
+
+/* True for a hwmon amd_energy socket domain (id "hwmon:amd_energy:socket*"),
+ * which repeats the RAPL package counter of the same socket. */
+bool jpu_domain_is_hwmon_socket(const struct jpu_domain *d);
+
+/* perf: parse a PMU event's ".scale" file content (a positive finite
+ * decimal, "2.3283064365386962890625e-10\n"), independent of LC_NUMERIC.
+ * -EINVAL on anything else, -ERANGE when not in (0, 1] J per count. */
+int jpu_perf_parse_scale(const char *s, size_t len, double *ret);
+/* perf: parse a PMU event file ("event=0x02\n") into the config value.
+ * Only the "event=" term is accepted (the power PMU has no others). */
+int jpu_perf_parse_event(const char *s, size_t len, uint64_t *ret_config);
+
+/* perf: the system calls, injectable by tests. open returns an fd (which
+ * the backend close()s) or -errno; read reads the 8-byte count. */
+struct jpu_perf_sys {
+	int (*open)(uint32_t type, uint64_t config, int cpu, void *userdata);
+	ssize_t (*read)(int fd, void *buf, size_t n, void *userdata);
+	void *userdata;
+};
+/* Replace the system calls for later probes (NULL = the real ones). Test
+ * only: not thread-safe, copied into the backend state at probe. */
+void jpu_perf_set_sys(const struct jpu_perf_sys *sys);
+
+/* fake: one line of <sysfs>/fake/domains (format documented in fake.c). */
+enum jpu_fake_error {
+	JPU_FAKE_OK = 0,
+	JPU_FAKE_PERMISSION, /* probe: -EACCES; read: domain invalid */
+	JPU_FAKE_ERROR,      /* read: domain invalid */
+};
+struct jpu_fake_line {
+	enum jpu_domain_kind kind;
+	char name[64];
+	bool has_energy, has_power, has_limit;
+	uint64_t energy_uj, power_uw, max_energy_uj, limit_uw;
+	int package, die;
+	enum jpu_fake_error error;
+};
+/* Parse one line (no newline). Returns 1 for a domain, 0 for a blank or
+ * comment line, -EINVAL for anything else. */
+int jpu_fake_parse_line(const char *s, size_t len, struct jpu_fake_line *ret);
+
+/* ---- end of sensors-a section ---- */
+
 #endif /* JPU_INTERNAL_H */

@@ -1,18 +1,453 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Placeholder until the rapl backend lands: reports itself absent. */
+/*
+ * RAPL through the powercap framework: <sysfs>/class/powercap/intel-rapl:*
+ * and intel-rapl-mmio:* (Intel, and AMD since Linux 5.8, which reuses the
+ * intel-rapl names). Sysfs layout from the kernel's
+ * Documentation/power/powercap/powercap.rst: each zone has `name`,
+ * `energy_uj` (cumulative, wraps at `max_energy_range_uj`) and constraints
+ * `constraint_N_name` / `constraint_N_power_limit_uw`.
+ *
+ * energy_uj is readable by root only since Linux 5.10 (CVE-2020-8694,
+ * PLATYPUS): a failed open with EACCES is reported with a fix that keeps
+ * the counters away from unprivileged users in general.
+ *
+ * Duplicates (domain->duplicate):
+ *  - an intel-rapl-mmio zone whose name repeats an MSR zone (the mmio
+ *    interface of client chips exposes the same package counter again);
+ *  - per-die zones of one package that mirror one counter: when two die
+ *    zones of a package read the same energy_uj at probe, the later one is
+ *    marked a duplicate of the first. At every read the pair is compared;
+ *    when the values differ, both are read again back to back (a counter
+ *    update may fall between two preads), and if they still differ the
+ *    dies are genuinely separate: the mark is cleared for good and both are
+ *    summed from then on.
+ */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "../internal.h"
 
+/* priv of a duplicate die domain: index of its primary + 1 (0 = none) */
+#define RAPL_NO_PRIMARY 0
+
+struct rapl_zone_name {
+	char id[64];
+	bool mmio;
+};
+
+/* "intel-rapl:0", "intel-rapl:0:1", "intel-rapl-mmio:0": the zone ids the
+ * kernel's intel_rapl_common.c creates. Anything else (the control type
+ * "intel-rapl" itself, other powercap drivers) is not ours. */
+static bool zone_id_valid(const char *s, bool *ret_mmio, unsigned *ret_depth)
+{
+	const char *p;
+	unsigned depth = 0;
+
+	if (strncmp(s, "intel-rapl-mmio:", 16) == 0) {
+		*ret_mmio = true;
+		p = s + 15;
+	} else if (strncmp(s, "intel-rapl:", 11) == 0) {
+		*ret_mmio = false;
+		p = s + 10;
+	} else {
+		return false;
+	}
+	while (*p == ':') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		depth++;
+	}
+	*ret_depth = depth;
+	return *p == '\0' && depth >= 1 && depth <= 2;
+}
+
+/* Parse "<digits>" at *p, advancing it. */
+static bool take_uint(const char **p, int *ret)
+{
+	long v = 0;
+	const char *s = *p;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9') {
+		v = v * 10 + (*s - '0');
+		if (v > 4096)
+			return false;
+		s++;
+	}
+	*p = s;
+	*ret = (int)v;
+	return true;
+}
+
+/* Map a zone name to a kind: "package-N", "package-N-die-M", "dram",
+ * "psys", "core", "uncore" (intel_rapl_common.c rapl_domain_names). */
+static enum jpu_domain_kind kind_of(const char *name, int *ret_pkg, int *ret_die)
+{
+	const char *p;
+	int pkg, die;
+
+	*ret_pkg = -1;
+	*ret_die = -1;
+	if (strncmp(name, "package-", 8) == 0) {
+		p = name + 8;
+		if (!take_uint(&p, &pkg))
+			return JPU_DOM_OTHER;
+		if (*p == '\0') {
+			*ret_pkg = pkg;
+			return JPU_DOM_PACKAGE;
+		}
+		if (strncmp(p, "-die-", 5) != 0)
+			return JPU_DOM_OTHER;
+		p += 5;
+		if (!take_uint(&p, &die) || *p != '\0')
+			return JPU_DOM_OTHER;
+		*ret_pkg = pkg;
+		*ret_die = die;
+		return JPU_DOM_PACKAGE;
+	}
+	if (strcmp(name, "dram") == 0)
+		return JPU_DOM_DRAM;
+	if (strcmp(name, "psys") == 0)
+		return JPU_DOM_PSYS;
+	if (strcmp(name, "core") == 0)
+		return JPU_DOM_CORE;
+	if (strcmp(name, "uncore") == 0)
+		return JPU_DOM_UNCORE;
+	return JPU_DOM_OTHER;
+}
+
+static int cmp_zone(const void *a, const void *b)
+{
+	const struct rapl_zone_name *x = a, *y = b;
+
+	/* MSR zones first so that mmio repeats are found after them; then by
+	 * id, which puts a parent before its subzones */
+	if (x->mmio != y->mmio)
+		return x->mmio ? 1 : -1;
+	return strcmp(x->id, y->id);
+}
+
+/* List the rapl zone ids under class/powercap, sorted. */
+static int list_zones(int pc_fd, struct rapl_zone_name **ret, size_t *ret_n)
+{
+	struct rapl_zone_name *v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *dir;
+	int fd, r = 0;
+
+	fd = fcntl(pc_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	dir = fdopendir(fd);
+	if (!dir) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(dir))) {
+		struct rapl_zone_name *nv;
+		bool mmio;
+		unsigned depth;
+
+		if (strlen(de->d_name) >= sizeof v->id || !zone_id_valid(de->d_name, &mmio, &depth))
+			continue;
+		nv = realloc(v, (n + 1) * sizeof *v);
+		if (!nv) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		v = nv;
+		snprintf(v[n].id, sizeof v[n].id, "%s", de->d_name);
+		v[n].mmio = mmio;
+		n++;
+	}
+	closedir(dir);
+	if (n)
+		qsort(v, n, sizeof *v, cmp_zone);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+fail:
+	closedir(dir);
+	free(v);
+	return r;
+}
+
+/* The enforced limit: the "long_term" constraint (PL1), when the zone's
+ * limits are enabled. Constraint names from intel_rapl_common.c. */
+static void read_limit(int zfd, struct jpu_domain *d)
+{
+	char path[64], cname[32];
+	uint64_t enabled, uw;
+
+	if (jpu_read_u64_at(zfd, "enabled", &enabled) == 0 && enabled == 0)
+		return;
+	for (unsigned i = 0; i < 8; i++) {
+		snprintf(path, sizeof path, "constraint_%u_name", i);
+		if (jpu_read_str_at(zfd, path, cname, sizeof cname) < 0)
+			break;
+		if (strcmp(cname, "long_term") != 0)
+			continue;
+		snprintf(path, sizeof path, "constraint_%u_power_limit_uw", i);
+		if (jpu_read_u64_at(zfd, path, &uw) == 0 && uw > 0) {
+			d->has_limit = true;
+			d->limit_uw = uw;
+		}
+		return;
+	}
+}
+
+/* The package of a subzone is its parent's: intel-rapl:0:1 -> intel-rapl:0 */
+static const struct jpu_domain *find_parent(const struct jpu_sensor *s, const char *id)
+{
+	const char *last = strrchr(id, ':');
+	size_t plen;
+
+	if (!last)
+		return NULL;
+	plen = (size_t)(last - id);
+	for (size_t i = 0; i < s->n_domains; i++)
+		if (strlen(s->domains[i].id) == plen && strncmp(s->domains[i].id, id, plen) == 0)
+			return &s->domains[i];
+	return NULL;
+}
+
+static void mark_duplicates(struct jpu_sensor *s)
+{
+	for (size_t i = 0; i < s->n_domains; i++) {
+		struct jpu_domain *d = &s->domains[i];
+
+		/* mmio zone repeating an MSR zone of the same name and package */
+		if (strncmp(d->id, "intel-rapl-mmio:", 16) == 0) {
+			for (size_t j = 0; j < s->n_domains; j++) {
+				const struct jpu_domain *m = &s->domains[j];
+
+				if (strncmp(m->id, "intel-rapl:", 11) == 0 &&
+				    strcmp(m->name, d->name) == 0 && m->package == d->package) {
+					d->duplicate = true;
+					break;
+				}
+			}
+			continue;
+		}
+		/* per-die zones mirroring one counter (see the top comment) */
+		if (d->kind != JPU_DOM_PACKAGE || d->die < 0 || !d->valid)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct jpu_domain *p = &s->domains[j];
+
+			if (p->kind == JPU_DOM_PACKAGE && p->die >= 0 && !p->duplicate &&
+			    p->valid && p->package == d->package && p->energy_uj == d->energy_uj &&
+			    p->max_energy_uj == d->max_energy_uj &&
+			    strncmp(p->id, "intel-rapl:", 11) == 0) {
+				d->duplicate = true;
+				d->priv = j + 1;
+				break;
+			}
+		}
+	}
+}
+
+static void read_one(struct jpu_domain *d, const struct jpu_logger *log)
+{
+	uint64_t v;
+	int r = jpu_read_u64_fd(d->fd, &v);
+
+	if (r < 0) {
+		if (d->valid)
+			jpu_logf(log, JPU_LOG_WARNING, "rapl: cannot read %s/energy_uj: %s", d->id,
+			         strerror(-r));
+		d->valid = false;
+		return;
+	}
+	/* a value beyond the documented wrap range is garbage, not energy */
+	if (d->max_energy_uj && v > d->max_energy_uj) {
+		jpu_logf(log, JPU_LOG_WARNING, "rapl: %s/energy_uj %llu exceeds its range %llu",
+		         d->id, (unsigned long long)v, (unsigned long long)d->max_energy_uj);
+		d->valid = false;
+		return;
+	}
+	d->energy_uj = v;
+	d->valid = true;
+}
+
+static int rapl_read(struct jpu_sensor *s, const struct jpu_sense_ctx *ctx)
+{
+	size_t ok = 0;
+
+	for (size_t i = 0; i < s->n_domains; i++)
+		read_one(&s->domains[i], s->log);
+	/* re-check mirrored dies: a pair that differs twice in a row is two
+	 * separate counters, so both count from now on */
+	for (size_t i = 0; i < s->n_domains; i++) {
+		struct jpu_domain *d = &s->domains[i];
+		struct jpu_domain *p;
+
+		if (!d->duplicate || d->priv == RAPL_NO_PRIMARY || !d->valid)
+			continue;
+		p = &s->domains[d->priv - 1];
+		if (!p->valid || p->energy_uj == d->energy_uj)
+			continue;
+		read_one(p, s->log);
+		read_one(d, s->log);
+		if (p->valid && d->valid && p->energy_uj != d->energy_uj) {
+			jpu_logf(s->log, JPU_LOG_INFO,
+			         "rapl: %s and %s read different counters: summing both", p->id,
+			         d->id);
+			d->duplicate = false;
+			d->priv = RAPL_NO_PRIMARY;
+		}
+	}
+	for (size_t i = 0; i < s->n_domains; i++)
+		ok += s->domains[i].valid;
+	return ok ? 0 : -EIO;
+}
+
+static void set_permission_diag(struct jpu_diag *diag, const char *id)
+{
+	diag->reason = JPU_REASON_PERMISSION;
+	snprintf(diag->message, sizeof diag->message,
+	         "rapl: %s/energy_uj is readable by root only (CVE-2020-8694). Let one group "
+	         "read it: a udev rule SUBSYSTEM==\"powercap\", ACTION==\"add\", "
+	         "RUN+=\"/bin/chgrp powercap /sys%%p/energy_uj\", "
+	         "RUN+=\"/bin/chmod 0440 /sys%%p/energy_uj\" plus group membership; or run "
+	         "jpud. Never chmod o+r.",
+	         id);
+}
+
 static int rapl_probe(struct jpu_sensor *s, const struct jpu_probe_opts *o, struct jpu_diag *diag)
 {
-	snprintf(diag->message, sizeof diag->message, "rapl backend not built");
-	diag->reason = JPU_REASON_UNSUPPORTED;
-	return -EOPNOTSUPP;
+	struct rapl_zone_name *zones = NULL;
+	size_t nz = 0, n_denied = 0;
+	char denied_id[64] = "";
+	int pc_fd, r;
+
+	s->log = o->log;
+	pc_fd = openat(o->sysfs_fd, "class/powercap", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pc_fd < 0) {
+		r = -errno;
+		diag->reason = r == -EACCES ? JPU_REASON_PERMISSION : JPU_REASON_ABSENT;
+		snprintf(diag->message, sizeof diag->message,
+		         "rapl: no powercap in sysfs (class/powercap: %s): the kernel has no "
+		         "intel_rapl_msr driver loaded (try `modprobe intel_rapl_msr`) or this is "
+		         "a virtual machine",
+		         strerror(-r));
+		return r == -EACCES ? r : -ENOENT;
+	}
+	r = list_zones(pc_fd, &zones, &nz);
+	if (r < 0)
+		goto out;
+
+	for (size_t i = 0; i < nz; i++) {
+		struct jpu_domain *d;
+		char name[64];
+		int zfd, efd, pkg, die;
+		enum jpu_domain_kind kind;
+
+		/* the symlink may vanish between readdir and open (hot unplug,
+		 * module unload): skip that zone */
+		zfd = openat(pc_fd, zones[i].id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (zfd < 0) {
+			jpu_logf(o->log, JPU_LOG_INFO, "rapl: %s vanished: %s", zones[i].id,
+			         strerror(errno));
+			continue;
+		}
+		r = jpu_read_str_at(zfd, "name", name, sizeof name);
+		if (r < 0 || name[0] == '\0') {
+			jpu_logf(o->log, JPU_LOG_WARNING, "rapl: %s has no readable name, skipped",
+			         zones[i].id);
+			close(zfd);
+			continue;
+		}
+		efd = jpu_open_at(zfd, "energy_uj");
+		if (efd < 0) {
+			if (efd == -EACCES || efd == -EPERM) {
+				if (n_denied++ == 0)
+					snprintf(denied_id, sizeof denied_id, "%s", zones[i].id);
+			} else {
+				jpu_logf(o->log, JPU_LOG_WARNING,
+				         "rapl: %s (%s) has no energy_uj: %s, skipped", zones[i].id,
+				         name, strerror(-efd));
+			}
+			close(zfd);
+			continue;
+		}
+		d = jpu_sensor_add_domain(s);
+		if (!d) {
+			close(efd);
+			close(zfd);
+			r = -ENOMEM;
+			goto out;
+		}
+		d->fd = efd;
+		snprintf(d->id, sizeof d->id, "%s", zones[i].id);
+		snprintf(d->name, sizeof d->name, "%s", name);
+		kind = kind_of(name, &pkg, &die);
+		d->kind = kind;
+		d->package = pkg;
+		d->die = die;
+		if (kind != JPU_DOM_PACKAGE && kind != JPU_DOM_PSYS) {
+			const struct jpu_domain *parent = find_parent(s, zones[i].id);
+
+			if (parent) {
+				d->package = parent->package;
+				d->die = parent->die;
+			}
+		}
+		d->has_energy = true;
+		if (jpu_read_u64_at(zfd, "max_energy_range_uj", &d->max_energy_uj) < 0)
+			d->max_energy_uj = 0;
+		read_limit(zfd, d);
+		close(zfd);
+		read_one(d, o->log);
+	}
+
+	if (s->n_domains == 0) {
+		if (n_denied) {
+			set_permission_diag(diag, denied_id);
+			r = -EACCES;
+		} else {
+			diag->reason = JPU_REASON_ABSENT;
+			snprintf(diag->message, sizeof diag->message,
+			         "rapl: no readable intel-rapl zone under class/powercap (load "
+			         "intel_rapl_msr; virtual machines have none)");
+			r = -ENOENT;
+		}
+		goto out;
+	}
+	if (n_denied)
+		jpu_logf(o->log, JPU_LOG_WARNING,
+		         "rapl: %zu zone(s) not readable (permission), starting with %s", n_denied,
+		         denied_id);
+	mark_duplicates(s);
+	r = (int)s->n_domains;
+out:
+	if (r < 0)
+		jpu_sensor_free_domains(s);
+	free(zones);
+	close(pc_fd);
+	return r;
+}
+
+static void rapl_close(struct jpu_sensor *s)
+{
+	jpu_sensor_free_domains(s);
 }
 
 const struct jpu_sensor_ops jpu_sensor_rapl = {
-	.name = "rapl",
-	.probe = rapl_probe,
+        .name = "rapl",
+        .source = JPU_SRC_RAPL,
+        .probe = rapl_probe,
+        .read = rapl_read,
+        .close = rapl_close,
 };
