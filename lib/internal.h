@@ -272,6 +272,18 @@ const char *jpu_user_method(const struct jpu_user *u);
 /* Clock ticks per second (sysconf(_SC_CLK_TCK)). */
 long jpu_clk_tck(void);
 
+/* -- procfs.c additions (owner: procfs) -- */
+/* The parsers behind jpu_proc_host_cpu and jpu_proc_meminfo, on a buffer
+ * (fuzz targets and tests). -EBADMSG on malformed input. */
+int jpu_parse_proc_stat(const char *buf, size_t len, struct jpu_host_cpu *ret);
+int jpu_parse_meminfo(const char *buf, size_t len, uint64_t *ret_total, uint64_t *ret_used);
+/* Whether trees find children through /proc/PID/task/TID/children
+ * (detected at jpu_proctab_new); tests and the benchmark force either path.
+ * Switch only before creating trees. */
+void jpu_proctab_set_children(struct jpu_proctab *t, bool on);
+bool jpu_proctab_children(const struct jpu_proctab *t);
+/* -- end procfs.c additions -- */
+
 /* ---- attribution (attribution.c) ---------------------------------------- */
 
 /* Inputs of one interval, all deltas over that interval. */
