@@ -1,0 +1,191 @@
+"""One power engine per Jupyter server, and the kernels it follows.
+
+The engine (libjpu through the ``jpu`` binding) samples on its own thread; everything here only
+reads its latest snapshot, so a request costs the same whatever the number of processes on the
+machine or of browser tabs polling. When the engine cannot start, the server still runs and
+every endpoint answers 503 with the reason (``PowerService.error``).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from typing import Any
+
+try:  # the binding; a missing one is reported by the endpoints, not a crash of the server
+    import jpu
+except ImportError as exc:  # pragma: no cover - exercised only on broken installs
+    jpu = None
+    _JPU_IMPORT_ERROR: ImportError | None = exc
+else:
+    _JPU_IMPORT_ERROR = None
+
+REMOTE_KERNEL_NOTE = "remote kernel: no local process"
+
+
+def _describe_error(exc: BaseException) -> str:
+    """A one-line reason for an engine failure, naming what failed."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return str(exc) or type(exc).__name__
+
+
+class PowerService:
+    """Owns the engine of one server and the kernel_id -> pid map of the kernels it tracks."""
+
+    def __init__(self, config: Any, log: Any, pid: int | None = None, uid: int | None = None):
+        self.config = config
+        self.log = log
+        self.pid = os.getpid() if pid is None else pid
+        self.uid = os.getuid() if uid is None else uid
+        self.engine: Any = None
+        self.error: str | None = None
+        self._error_diagnostics: list[dict] = []
+        # kernel_id -> local pid (None for a kernel without a local process).
+        self.kernels: dict[str, int | None] = {}
+        # kernel_id -> why the engine does not follow it (pid gone, no local process...).
+        self.kernel_notes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # ---- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Build and start the engine; on failure record why instead of raising."""
+        cfg = self.config
+        self._check_daemon_socket()
+        if jpu is None:
+            self._fail(f"the jpu engine binding is not importable: {_JPU_IMPORT_ERROR}")
+            return
+        kwargs: dict[str, Any] = {
+            "scope": cfg.measurement_scope,
+            "sysfs": cfg.sysfs_path,
+            "procfs": cfg.procfs_path,
+            "nvml": cfg.nvml_library,
+            "interval": cfg.sample_interval,
+            "idle_policy": cfg.idle_policy,
+            "history": cfg.history_length,
+            "state_file": cfg.state_file or None,
+        }
+        if cfg.measurement_scope == "process":
+            kwargs["pid"] = self.pid
+        elif cfg.measurement_scope == "user":
+            kwargs["uid"] = self.uid
+        engine = None
+        try:
+            engine = jpu.Engine(**kwargs)
+            engine.start()
+        except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
+            diagnostics: list[dict] = []
+            if engine is not None:
+                try:
+                    diagnostics = list(engine.diagnostics())
+                except Exception:  # noqa: BLE001
+                    diagnostics = []
+                try:
+                    engine.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            self._fail(
+                f"the power engine failed to start (sysfs {cfg.sysfs_path}, procfs "
+                f"{cfg.procfs_path}): {_describe_error(exc)}",
+                diagnostics,
+            )
+            return
+        self.engine = engine
+        self.log.info(
+            "jupyter_power_usage: sampling every %gs, scope %s, sysfs %s, procfs %s",
+            cfg.sample_interval,
+            cfg.measurement_scope,
+            cfg.sysfs_path,
+            cfg.procfs_path,
+        )
+
+    def _fail(self, message: str, diagnostics: list[dict] | None = None) -> None:
+        self.error = message
+        self._error_diagnostics = diagnostics or []
+        self.log.error("jupyter_power_usage: %s; the endpoints answer 503 with this reason", message)
+
+    def _check_daemon_socket(self) -> None:
+        path = self.config.daemon_socket
+        if not path:
+            return
+        try:
+            is_socket = stat.S_ISSOCK(os.stat(path).st_mode)
+        except OSError:
+            is_socket = False
+        if is_socket:
+            self.log.warning(
+                "jupyter_power_usage: PowerUsageDisplay.daemon_socket %s exists, but the jpud "
+                "client is not implemented yet; sampling in-process",
+                path,
+            )
+        else:
+            self.log.info(
+                "jupyter_power_usage: no jpud socket at %s; sampling in-process", path
+            )
+
+    def stop(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is None:
+            return
+        try:
+            engine.stop()
+        finally:
+            engine.close()
+
+    # ---- readers (cheap: the engine's latest snapshot) -------------------------------------
+
+    def error_body(self) -> dict:
+        return {"error": self.error, "diagnostics": list(self._error_diagnostics)}
+
+    def snapshot(self) -> dict | None:
+        return self.engine.snapshot()
+
+    def diagnostics(self) -> list[dict]:
+        return list(self.engine.diagnostics())
+
+    def history(self, since: float) -> dict:
+        return self.engine.history(since)
+
+    def tracked(self) -> dict[str, dict]:
+        """The engine's tracked sub-trees by tag (kernel_id)."""
+        return {t["tag"]: t for t in self.engine.tracked()}
+
+    # ---- kernels ----------------------------------------------------------------------------
+
+    def track_kernel(self, kernel_id: str, pid: int | None) -> None:
+        """Follow kernel_id's process tree from pid; a new pid (restart) re-tracks the same tag,
+        whose total the engine keeps."""
+        with self._lock:
+            if self.engine is None:
+                return
+            if kernel_id in self.kernels and self.kernels[kernel_id] == pid:
+                return
+            self.kernels[kernel_id] = pid
+            if pid is None:
+                self.kernel_notes[kernel_id] = REMOTE_KERNEL_NOTE
+                return
+            try:
+                self.engine.track(pid, kernel_id)
+            except ProcessLookupError:
+                self.kernel_notes[kernel_id] = f"kernel process {pid} has exited"
+                return
+            except OSError as exc:
+                self.kernel_notes[kernel_id] = f"cannot follow pid {pid}: {_describe_error(exc)}"
+                self.log.warning("jupyter_power_usage: kernel %s: %s", kernel_id, exc)
+                return
+            self.kernel_notes.pop(kernel_id, None)
+            self.log.debug("jupyter_power_usage: tracking kernel %s (pid %s)", kernel_id, pid)
+
+    def untrack_kernel(self, kernel_id: str) -> None:
+        with self._lock:
+            pid = self.kernels.pop(kernel_id, None)
+            self.kernel_notes.pop(kernel_id, None)
+            if self.engine is None or pid is None:
+                return
+            try:
+                self.engine.untrack(kernel_id)
+            except KeyError:
+                pass

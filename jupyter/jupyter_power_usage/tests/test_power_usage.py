@@ -1,0 +1,145 @@
+"""GET /api/metrics/v1/power_usage, its history and Prometheus, against a real server."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from .conftest import API, first_sample, get_json, sysfs_fixture
+
+
+async def test_sample_shape_and_original_contract(jp_fetch):
+    body = await first_sample(jp_fetch)
+    # DESIGN section 3: the sample of the engine, scope as configured.
+    assert body["scope"] == "process"
+    assert isinstance(body["time"], str) and body["time"].endswith("Z")
+    assert body["interval_s"] == pytest.approx(0.2)
+    assert isinstance(body["diagnostics"], list)
+    # The original front end reads cpu.{usage,limit}: both keys present, usage a number.
+    cpu = body["cpu"]
+    assert "limit" in cpu
+    assert isinstance(cpu["usage"], (int, float)) and cpu["usage"] >= 0
+    assert cpu["total"] >= cpu["usage"]
+    assert cpu["source"]
+    # No GPU here (nvml disabled, none on the machine): the key is absent, never 0.
+    assert "gpu" not in body
+    assert set(body["energy_j"]) >= {"cpu", "total"}
+
+
+async def test_same_figures_for_every_client(jp_fetch):
+    """Handlers read the engine's snapshot: two back-to-back requests within one interval
+    return the same sample, they do not each measure."""
+    await first_sample(jp_fetch)
+    for _ in range(20):
+        a = await get_json(jp_fetch, API)
+        b = await get_json(jp_fetch, API)
+        if a["time"] == b["time"]:
+            assert a == b
+            return
+    pytest.fail("no two requests ever fell within one 0.2 s interval")
+
+
+async def test_samples_advance_in_background(jp_fetch):
+    first = await first_sample(jp_fetch)
+    time.sleep(0.5)  # the event loop is blocked: the engine samples on its own thread
+    later = await get_json(jp_fetch, API)
+    assert later["time"] > first["time"]
+    assert later["energy_j"]["total"] >= first["energy_j"]["total"]
+
+
+@pytest.mark.parametrize(
+    "power_config,expected",
+    [
+        ({"measurement_scope": "process"}, "process"),
+        ({"measurement_scope": "user"}, "user"),
+        ({"measurement_scope": "system"}, "system"),
+        ({"measurement_scope": "sys"}, "system"),
+    ],
+    indirect=["power_config"],
+)
+async def test_scopes(jp_fetch, expected):
+    body = await first_sample(jp_fetch)
+    assert body["scope"] == expected
+    if expected == "system":
+        # The system scope is the whole measured power.
+        assert body["cpu"]["usage"] == pytest.approx(body["cpu"]["total"], rel=1e-6, abs=1e-6)
+
+
+@pytest.fixture
+def rapl_config():
+    return {"sysfs_path": sysfs_fixture("intel-2s-dram"), "measurement_scope": "system"}
+
+
+async def test_rapl_fixture_tree(jp_configurable_serverapp, jp_server_config, rapl_config):
+    """With a RAPL tree the figures come from RAPL and DRAM is reported beside the CPU."""
+    jp_server_config["PowerUsageDisplay"].update(rapl_config)
+    app = jp_configurable_serverapp(config=jp_server_config)
+    service = app.web_app.settings["jupyter_power_usage_service"]
+    assert service.error is None, service.error
+    deadline = time.monotonic() + 10
+    while (snap := service.snapshot()) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert snap is not None
+    assert snap["cpu"]["source"] == "rapl"
+    assert "dram" in snap
+
+
+async def test_refuses_without_token(jp_fetch):
+    for path in (API, API + "/history", API + "/kernels", "api/metrics/v1/emission_factor/emaps/v3/x"):
+        with pytest.raises(HTTPClientError) as err:
+            await jp_fetch(path, headers={"Authorization": ""})
+        assert err.value.code == 403, path
+        with pytest.raises(HTTPClientError) as err:
+            await jp_fetch(path, headers={"Authorization": "token not-the-token"})
+        assert err.value.code == 403, path
+
+
+async def test_history_with_and_without_since(jp_fetch):
+    await first_sample(jp_fetch)
+    time.sleep(0.7)
+    everything = await get_json(jp_fetch, API, "history")
+    assert everything["interval_s"] == pytest.approx(0.2)
+    samples = everything["samples"]
+    assert len(samples) >= 3
+    times = [s["t"] for s in samples]
+    assert times == sorted(times)
+    for s in samples:
+        assert isinstance(s["time"], str)
+        assert s["cpu"] >= 0 and s["cpu_total"] >= s["cpu"]
+        assert "gpu" not in s or s["gpu"] is None
+    since = times[-2]
+    recent = await get_json(jp_fetch, API, "history", params={"since": str(since)})
+    assert recent["samples"], "the newest sample is after since"
+    assert all(s["t"] > since for s in recent["samples"])
+    assert len(recent["samples"]) < len(samples)
+    future = await get_json(jp_fetch, API, "history", params={"since": str(time.time() + 3600)})
+    assert future["samples"] == []
+
+
+@pytest.mark.parametrize("since", ["yesterday", "nan", "-5", "1e999", "12abc"])
+async def test_history_bad_since_is_400(jp_fetch, since):
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch(API, "history", params={"since": since})
+    assert err.value.code == 400
+    body = json.loads(err.value.response.body)
+    assert "since" in body["message"]
+
+
+async def test_prometheus_metrics(jp_fetch):
+    await first_sample(jp_fetch)
+    text = (await jp_fetch("metrics")).body.decode()
+    names = {
+        line.split("{")[0].split(" ")[0]
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert "jpu_engine_up" in names
+    power = [n for n in names if n.startswith("jpu_") and n.endswith("_watts")]
+    energy = [n for n in names if n.startswith("jpu_") and n.endswith("_joules_total")]
+    assert power, names
+    assert energy, names
+    # jupyter_server's own series are still there: we add to its registry, not replace it.
+    assert "jupyter_server_started_timestamp_seconds" in names
