@@ -1,2 +1,1251 @@
-/* placeholder */
-int main(void) { return 0; }
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * jpu(1): the power, energy and (later) CO2 of the machine, a user or a
+ * process tree, in the terminal or as JSON lines; `jpu run` measures one
+ * command and its children like `perf stat`.
+ *
+ * Uses only the public API in include/jpu/jpu.h. Numbers are printed with
+ * printf from doubles; no locale is set, so the C locale's '.' is used.
+ * See docs/jpu.1.md for the interface (DESIGN section 3).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jpu/jpu.h"
+
+#define EXIT_USAGE  2
+#define EXIT_NOEXEC 127
+
+/* Carbon options: parsed and validated now, passed to the engine once
+ * jpu_engine_opts has carbon fields (the lead defines JPU_HAVE_CARBON_OPTS
+ * in jpu.h then; see apply_carbon_opts()). */
+#define MAX_CARBON_URLS 8
+struct carbon_opts {
+	bool given;      /* some carbon flag was on the command line */
+	char country[3]; /* ISO 3166-1 alpha-2, upper case; "" = none */
+	bool has_intensity;
+	double intensity_g_per_kwh;
+	const char *provider; /* borrowed from argv; NULL = engine default */
+	bool has_pue;
+	double pue;
+	const char *emaps_token; /* argv or $JPU_EMAPS_TOKEN; NULL = none */
+	unsigned n_urls;
+	struct {
+		const char *name; /* provider name, borrowed from argv */
+		const char *url;  /* borrowed from argv */
+	} urls[MAX_CARBON_URLS];
+};
+
+struct cli {
+	bool run; /* `jpu run` */
+	bool json;
+	bool interval_set;
+	uint64_t interval_usec;
+	uint64_t count; /* 0 = forever */
+	bool scope_set;
+	enum jpu_scope scope;
+	pid_t pid; /* 0 = not given */
+	bool uid_set;
+	uid_t uid;
+	const char *sysfs_root;  /* borrowed from argv; NULL = default */
+	const char *procfs_root; /* borrowed from argv; NULL = default */
+	const char *nvml;        /* NULL = default library, "" = GPUs off */
+	bool idle_set;
+	enum jpu_idle_policy idle_policy;
+	const char *sensors;
+	unsigned history_len;
+	const char *state_file;
+	bool verbose;
+	struct carbon_opts carbon;
+	char **command; /* run: argv of the command, NULL-terminated */
+};
+
+static volatile sig_atomic_t got_signal;    /* last SIGINT/SIGTERM received */
+static volatile sig_atomic_t signal_by_tty; /* it came from the terminal */
+
+/* ---- messages ------------------------------------------------------------ */
+
+static void usage_hint(void)
+{
+	fprintf(stderr, "Try 'jpu --help' for more information.\n");
+}
+
+/* A usage error: one line naming the flag, a hint, exit status 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("jpu: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage_hint();
+	return -EINVAL;
+}
+
+static void print_help(void)
+{
+	fputs("Usage: jpu [OPTION...]\n"
+	      "       jpu run [OPTION...] -- COMMAND [ARG...]\n"
+	      "\n"
+	      "Show the power drawn by CPU, DRAM and GPUs for the system, a user or a "
+	      "process\n"
+	      "tree; with 'run', the energy of one command and its children.\n"
+	      "\n"
+	      "Output:\n"
+	      "  --json                 one JSON object per sample, one per line (run: "
+	      "one\n"
+	      "                         summary object on stdout)\n"
+	      "  --interval SECONDS     sampling interval, e.g. 0.5 (default 1; run: "
+	      "0.5)\n"
+	      "  --count N              stop after N samples (default: run until "
+	      "interrupted)\n"
+	      "\n"
+	      "Scope:\n"
+	      "  --scope SCOPE          system (or sys), user or process (default "
+	      "system)\n"
+	      "  --pid PID              process scope: the root of the tree "
+	      "(required)\n"
+	      "  --uid UID              user scope: the user (default: the caller)\n"
+	      "  --idle-policy POLICY   none, busy or even (default none)\n"
+	      "\n"
+	      "Sensors:\n"
+	      "  --path.sysfs DIR       sysfs mount point (default /sys)\n"
+	      "  --path.procfs DIR      procfs mount point (default /proc)\n"
+	      "  --nvml LIBRARY         NVML library to load (default "
+	      "libnvidia-ml.so.1);\n"
+	      "                         \"\" or \"none\" disables GPUs\n"
+	      "  --sensors LIST         debugging: comma-separated backends to probe\n"
+	      "                         (rapl,hwmon,perf,nvml,estimate,fake)\n"
+	      "  --history N            samples kept in the engine's history (default "
+	      "3600)\n"
+	      "  --state-file PATH      keep cumulative energy across restarts in "
+	      "PATH\n"
+	      "\n"
+	      "Carbon:\n"
+	      "  --country CC           ISO 3166-1 alpha-2 country of the grid (e.g. "
+	      "FR)\n"
+	      "  --intensity G_PER_KWH  constant grid intensity in gCO2e/kWh\n"
+	      "  --carbon-provider NAME auto, rte, gb, emaps, table or constant\n"
+	      "  --pue RATIO            data-centre power usage effectiveness, >= 1 "
+	      "(default 1)\n"
+	      "  --emaps-token TOKEN    Electricity Maps token (prefer "
+	      "$JPU_EMAPS_TOKEN)\n"
+	      "  --carbon-url NAME=URL  base URL of a provider (rte, gb or emaps)\n"
+	      "\n"
+	      "  -v, --verbose          also print the engine's informational "
+	      "messages\n"
+	      "  -h, --help             show this help and exit\n"
+	      "      --version          show the version and exit\n"
+	      "\n"
+	      "Options take their value as the next argument or after '=' "
+	      "(--interval=0.5).\n"
+	      "Exit status: 0 success, 1 cannot run, 2 usage error; 'run' exits with "
+	      "the\n"
+	      "command's status (128+N if killed by signal N, 127 if it cannot be "
+	      "started).\n"
+	      "See jpu(1) for the JSON fields and how to grant access to the "
+	      "sensors.\n",
+	      stdout);
+}
+
+/* ---- strict parsers ------------------------------------------------------ */
+
+/* Decimal digits only, no sign, no spaces, no overflow past `max`. */
+static int parse_uint(const char *s, uint64_t max, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* A finite, non-negative decimal number ("0.5", "2", "1e-3"). strtod alone
+ * would take " 1", "+1", "-0", "nan", "inf" and hex, so the first
+ * character must be a digit or '.', and hex is refused. No locale is set,
+ * so the decimal point is '.'. */
+static int parse_number(const char *s, double *ret)
+{
+	char *end;
+	double v;
+
+	if (!((*s >= '0' && *s <= '9') || *s == '.'))
+		return -EINVAL;
+	if (strpbrk(s, "xXpP"))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end || errno == ERANGE || !isfinite(v) || v < 0)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int parse_seconds(const char *flag, const char *s, uint64_t *ret_usec)
+{
+	double v;
+
+	/* at least 1 ms: shorter intervals measure little but the sampler */
+	if (parse_number(s, &v) < 0 || v <= 0)
+		return usage_error("%s: expected a positive number of seconds, got '%s'", flag, s);
+	if (v < 0.001 || v > 86400.0)
+		return usage_error("%s: expected between 0.001 and 86400 seconds, got '%s'", flag,
+		                   s);
+	*ret_usec = (uint64_t)llround(v * 1e6);
+	return 0;
+}
+
+static int parse_positive(const char *flag, const char *s, uint64_t max, uint64_t *ret)
+{
+	uint64_t v;
+
+	if (parse_uint(s, max, &v) < 0 || v == 0)
+		return usage_error("%s: expected a whole number from 1 to %" PRIu64 ", got '%s'",
+		                   flag, max, s);
+	*ret = v;
+	return 0;
+}
+
+/* ---- option parsing ------------------------------------------------------ */
+
+/* The value of an option: "--flag=VALUE" or "--flag VALUE". Advances *i. */
+static int take_value(int argc, char **argv, int *i, const char *eq, const char *flag,
+                      const char **ret)
+{
+	if (eq) {
+		*ret = eq + 1;
+		return 0;
+	}
+	if (*i + 1 >= argc)
+		return usage_error("%s: missing value", flag);
+	*ret = argv[++*i];
+	return 0;
+}
+
+static bool is_provider_name(const char *s)
+{
+	static const char *const names[] = {"auto", "rte", "gb", "emaps", "table", "constant"};
+
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (strcmp(s, names[k]) == 0)
+			return true;
+	return false;
+}
+
+static int parse_carbon_url(struct carbon_opts *c, const char *v)
+{
+	const char *eq = strchr(v, '=');
+	size_t nlen;
+
+	if (!eq)
+		return usage_error("--carbon-url: expected NAME=URL, got '%s'", v);
+	nlen = (size_t)(eq - v);
+	if (!((nlen == 3 && strncmp(v, "rte", 3) == 0) || (nlen == 2 && strncmp(v, "gb", 2) == 0) ||
+	      (nlen == 5 && strncmp(v, "emaps", 5) == 0)))
+		return usage_error("--carbon-url: NAME must be rte, gb or emaps, got '%.*s'",
+		                   (int)nlen, v);
+	if (strncmp(eq + 1, "http://", 7) != 0 && strncmp(eq + 1, "https://", 8) != 0)
+		return usage_error(
+		        "--carbon-url: URL must start with http:// or https://, got '%s'", eq + 1);
+	if (c->n_urls >= MAX_CARBON_URLS)
+		return usage_error("--carbon-url: at most %d may be given", MAX_CARBON_URLS);
+	/* the name is not NUL-terminated in argv: keep a static copy */
+	c->urls[c->n_urls].name = nlen == 3 ? "rte" : nlen == 2 ? "gb" : "emaps";
+	c->urls[c->n_urls].url = eq + 1;
+	c->n_urls++;
+	return 0;
+}
+
+static int parse_carbon(struct cli *o, const char *name, const char *v)
+{
+	struct carbon_opts *c = &o->carbon;
+	double d;
+
+	c->given = true;
+	if (strcmp(name, "--country") == 0) {
+		if (strlen(v) != 2 || !((v[0] | 0x20) >= 'a' && (v[0] | 0x20) <= 'z') ||
+		    !((v[1] | 0x20) >= 'a' && (v[1] | 0x20) <= 'z'))
+			return usage_error("--country: expected a two-letter ISO 3166-1 code such "
+			                   "as FR, got '%s'",
+			                   v);
+		c->country[0] = (char)(v[0] & ~0x20);
+		c->country[1] = (char)(v[1] & ~0x20);
+		c->country[2] = '\0';
+	} else if (strcmp(name, "--intensity") == 0) {
+		/* the dirtiest grids are near 1000 g/kWh; 5000 catches unit mix-ups */
+		if (parse_number(v, &d) < 0 || d > 5000)
+			return usage_error(
+			        "--intensity: expected gCO2e/kWh from 0 to 5000, got '%s'", v);
+		c->has_intensity = true;
+		c->intensity_g_per_kwh = d;
+	} else if (strcmp(name, "--carbon-provider") == 0) {
+		if (!is_provider_name(v))
+			return usage_error(
+			        "--carbon-provider: expected auto, rte, gb, emaps, table "
+			        "or constant, got '%s'",
+			        v);
+		c->provider = v;
+	} else if (strcmp(name, "--pue") == 0) {
+		if (parse_number(v, &d) < 0 || d < 1.0 || d > 10.0)
+			return usage_error("--pue: expected a ratio from 1 to 10, got '%s'", v);
+		c->has_pue = true;
+		c->pue = d;
+	} else if (strcmp(name, "--emaps-token") == 0) {
+		if (!*v)
+			return usage_error("--emaps-token: empty token");
+		c->emaps_token = v;
+	} else {
+		return parse_carbon_url(c, v);
+	}
+	return 0;
+}
+
+/* Options that take a value, shared by `jpu` and `jpu run`. */
+static const char *const value_flags[] = {
+        "--interval",   "--count",       "--scope",      "--pid",         "--uid",
+        "--path.sysfs", "--path.procfs", "--nvml",       "--idle-policy", "--sensors",
+        "--history",    "--state-file",  "--country",    "--intensity",   "--carbon-provider",
+        "--pue",        "--emaps-token", "--carbon-url",
+};
+
+static int parse_value_flag(struct cli *o, const char *name, const char *v)
+{
+	uint64_t n;
+	int r;
+
+	if (strcmp(name, "--interval") == 0) {
+		o->interval_set = true;
+		return parse_seconds(name, v, &o->interval_usec);
+	}
+	if (strcmp(name, "--count") == 0)
+		return parse_positive(name, v, UINT32_MAX, &o->count);
+	if (strcmp(name, "--scope") == 0) {
+		r = jpu_scope_from_string(v);
+		if (r < 0)
+			return usage_error("--scope: expected system, user or process, got '%s'",
+			                   v);
+		o->scope = (enum jpu_scope)r;
+		o->scope_set = true;
+		return 0;
+	}
+	if (strcmp(name, "--pid") == 0) {
+		r = parse_positive(name, v, INT32_MAX, &n);
+		o->pid = r < 0 ? 0 : (pid_t)n;
+		return r;
+	}
+	if (strcmp(name, "--uid") == 0) {
+		/* (uid_t)-1 means "no user" to the kernel */
+		if (parse_uint(v, UINT32_MAX - 1, &n) < 0)
+			return usage_error("--uid: expected a numeric user id, got '%s'", v);
+		o->uid = (uid_t)n;
+		o->uid_set = true;
+		return 0;
+	}
+	if (strcmp(name, "--path.sysfs") == 0 || strcmp(name, "--path.procfs") == 0) {
+		if (!*v)
+			return usage_error("%s: empty directory", name);
+		*(name[7] == 's' ? &o->sysfs_root : &o->procfs_root) = v;
+		return 0;
+	}
+	if (strcmp(name, "--nvml") == 0) {
+		o->nvml = strcmp(v, "none") == 0 ? "" : v;
+		return 0;
+	}
+	if (strcmp(name, "--idle-policy") == 0) {
+		r = jpu_idle_policy_from_string(v);
+		if (r < 0)
+			return usage_error("--idle-policy: expected none, busy or even, got '%s'",
+			                   v);
+		o->idle_policy = (enum jpu_idle_policy)r;
+		o->idle_set = true;
+		return 0;
+	}
+	if (strcmp(name, "--sensors") == 0) {
+		if (!*v)
+			return usage_error("--sensors: expected a list such as rapl,estimate");
+		o->sensors = v;
+		return 0;
+	}
+	if (strcmp(name, "--history") == 0) {
+		r = parse_positive(name, v, 10000000, &n);
+		o->history_len = (unsigned)n;
+		return r;
+	}
+	if (strcmp(name, "--state-file") == 0) {
+		if (!*v)
+			return usage_error("--state-file: empty path");
+		o->state_file = v;
+		return 0;
+	}
+	return parse_carbon(o, name, v);
+}
+
+/* Returns 0, 1 for "exit 0 now" (--help, --version) or -EINVAL. */
+static int parse_args(int argc, char **argv, struct cli *o)
+{
+	int i = 1;
+
+	if (argc > 1 && strcmp(argv[1], "run") == 0) {
+		o->run = true;
+		i = 2;
+	}
+	for (; i < argc; i++) {
+		const char *a = argv[i], *eq, *v = NULL;
+		size_t nlen;
+		bool known = false;
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			if (o->run)
+				break; /* the command starts here */
+			return usage_error("unexpected argument '%s'", a);
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			print_help();
+			return 1;
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("jpu %s\n", jpu_version());
+			return 1;
+		}
+		if (strcmp(a, "--json") == 0) {
+			o->json = true;
+			continue;
+		}
+		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			o->verbose = true;
+			continue;
+		}
+		eq = strchr(a, '=');
+		nlen = eq ? (size_t)(eq - a) : strlen(a);
+		for (size_t k = 0; k < sizeof(value_flags) / sizeof(value_flags[0]); k++) {
+			int r;
+
+			if (strlen(value_flags[k]) != nlen || strncmp(a, value_flags[k], nlen) != 0)
+				continue;
+			known = true;
+			r = take_value(argc, argv, &i, eq, value_flags[k], &v);
+			if (r < 0)
+				return r;
+			r = parse_value_flag(o, value_flags[k], v);
+			if (r < 0)
+				return r;
+			break;
+		}
+		if (!known)
+			return usage_error("unknown option '%.*s'", (int)nlen, a);
+	}
+
+	if (o->run) {
+		if (i >= argc)
+			return usage_error("run: missing COMMAND (jpu run [options] -- COMMAND "
+			                   "[ARG...])");
+		if (o->scope_set || o->pid || o->uid_set)
+			return usage_error(
+			        "run: --scope, --pid and --uid do not apply: run measures "
+			        "the command's process tree");
+		if (o->count)
+			return usage_error("run: --count does not apply: run samples until the "
+			                   "command exits");
+		o->command = argv + i;
+		o->scope = JPU_SCOPE_PROCESS;
+		if (!o->interval_set)
+			o->interval_usec = 500000;
+	} else {
+		if (o->scope == JPU_SCOPE_PROCESS && !o->pid)
+			return usage_error("--scope process needs --pid PID (the root of the tree "
+			                   "to measure)");
+		if (o->pid && o->scope != JPU_SCOPE_PROCESS) {
+			if (o->scope_set)
+				return usage_error("--pid applies only to --scope process");
+			o->scope = JPU_SCOPE_PROCESS; /* --pid alone implies the scope */
+		}
+		if (o->uid_set && o->scope != JPU_SCOPE_USER) {
+			if (o->scope_set)
+				return usage_error("--uid applies only to --scope user");
+			o->scope = JPU_SCOPE_USER;
+		}
+	}
+	if (!o->carbon.emaps_token) {
+		const char *t = getenv("JPU_EMAPS_TOKEN");
+
+		if (t && *t)
+			o->carbon.emaps_token = t; /* not "given": the environment is ambient */
+	}
+	return 0;
+}
+
+/* ---- engine set-up ------------------------------------------------------- */
+
+static void log_to_stderr(int level, const char *msg, void *userdata)
+{
+	const struct cli *o = userdata;
+
+	if (level > JPU_LOG_WARNING && !o->verbose)
+		return;
+	fprintf(stderr, "jpu: %s%s\n", level <= JPU_LOG_ERR ? "error: " : "", msg);
+}
+
+/* The marked spot for the carbon options (see struct carbon_opts). */
+static void apply_carbon_opts(jpu_engine_opts *eo, const struct carbon_opts *c)
+{
+#ifdef JPU_HAVE_CARBON_OPTS
+	/* CARBON: fill the engine's carbon fields from *c here. */
+	(void)eo;
+	(void)c;
+#else
+	(void)eo;
+	if (c->given)
+		fprintf(stderr, "jpu: warning: carbon options are not implemented yet; "
+		                "no emissions will be reported\n");
+#endif
+}
+
+/* A root given on the command line must be a directory: say which flag. */
+static int check_root(const char *flag, const char *dir)
+{
+	struct stat st;
+
+	if (!dir)
+		return 0;
+	if (stat(dir, &st) < 0) {
+		fprintf(stderr, "jpu: %s %s: %s\n", flag, dir,
+		        errno == ENOENT ? "no such directory" : strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "jpu: %s %s: not a directory\n", flag, dir);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+/* Explain an engine error: what failed and what to do. */
+static void explain_engine_error(const struct cli *o, const char *what, int r)
+{
+	fprintf(stderr, "jpu: %s: %s\n", what, strerror(-r));
+	switch (-r) {
+	case EACCES:
+	case EPERM:
+		fprintf(stderr,
+		        "jpu: the RAPL energy counters are readable by root only since "
+		        "CVE-2020-8694\n"
+		        "jpu: (PLATYPUS). To grant read access to a trusted group, add a udev "
+		        "rule\n"
+		        "jpu: /etc/udev/rules.d/90-jpu-powercap.rules:\n"
+		        "jpu:   SUBSYSTEM==\"powercap\", ACTION==\"add\", "
+		        "RUN+=\"/bin/chgrp power /sys%%p/energy_uj\", "
+		        "RUN+=\"/bin/chmod g+r /sys%%p/energy_uj\"\n"
+		        "jpu: or run the node daemon jpud, which serves each user their own "
+		        "figures (see PERMISSIONS in jpu(1)).\n");
+		break;
+	case ENOENT:
+		fprintf(stderr, "jpu: check --path.sysfs (%s) and --path.procfs (%s)\n",
+		        o->sysfs_root ? o->sysfs_root : "/sys",
+		        o->procfs_root ? o->procfs_root : "/proc");
+		break;
+	case ESRCH:
+		fprintf(stderr, "jpu: --pid %ld: no such process\n", (long)o->pid);
+		break;
+	case EINVAL:
+		fprintf(stderr, "jpu: an option was refused (see the message above)\n");
+		break;
+	default:
+		break;
+	}
+}
+
+static int engine_open(struct cli *o, jpu_engine **ret)
+{
+	jpu_engine_opts eo;
+	int r;
+
+	if (check_root("--path.sysfs", o->sysfs_root) < 0 ||
+	    check_root("--path.procfs", o->procfs_root) < 0)
+		return -ENOENT;
+	memset(&eo, 0, sizeof(eo));
+	eo.sz = sizeof(eo);
+	eo.sysfs_root = o->sysfs_root;
+	eo.procfs_root = o->procfs_root;
+	eo.nvml_library = o->nvml;
+	eo.sensors = o->sensors;
+	eo.interval_usec = o->interval_usec;
+	eo.scope = o->scope;
+	eo.pid = o->pid;
+	eo.uid = o->uid_set ? o->uid : getuid();
+	eo.idle_policy = o->idle_policy;
+	eo.history_len = o->history_len;
+	eo.log = log_to_stderr;
+	eo.log_userdata = o;
+	eo.state_file = o->state_file;
+	apply_carbon_opts(&eo, &o->carbon);
+	r = jpu_engine_new(&eo, ret);
+	if (r < 0)
+		explain_engine_error(o, "cannot start the engine", r);
+	return r;
+}
+
+/* ---- diagnostics: a tiny reader for the engine's JSON array -------------- */
+
+/* Append the code point v to buf as UTF-8 (surrogates become '?'). */
+static size_t put_utf8(char *buf, size_t n, size_t size, unsigned v)
+{
+	unsigned char u[3];
+	size_t len;
+
+	if (v < 0x80) {
+		u[0] = (unsigned char)v;
+		len = 1;
+	} else if (v < 0x800) {
+		u[0] = (unsigned char)(0xc0 | (v >> 6));
+		u[1] = (unsigned char)(0x80 | (v & 0x3f));
+		len = 2;
+	} else if (v >= 0xd800 && v <= 0xdfff) {
+		u[0] = '?';
+		len = 1;
+	} else {
+		u[0] = (unsigned char)(0xe0 | (v >> 12));
+		u[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3f));
+		u[2] = (unsigned char)(0x80 | (v & 0x3f));
+		len = 3;
+	}
+	if (n + len >= size)
+		return n; /* no room: drop it rather than split a character */
+	memcpy(buf + n, u, len);
+	return n + len;
+}
+
+/* Decode the JSON string starting at *p (at the opening quote) into buf,
+ * advancing *p past the closing quote; too long a string is cut short.
+ * Control characters become spaces: this is for a terminal. */
+static int json_string(const char **p, char *buf, size_t size)
+{
+	const char *s = *p + 1;
+	size_t n = 0;
+
+	for (; *s && *s != '"'; s++) {
+		unsigned v = (unsigned char)*s;
+		bool escaped = *s == '\\';
+
+		if (escaped) {
+			s++;
+			switch (*s) {
+			case 'u':
+				v = 0;
+				for (int k = 1; k <= 4; k++) {
+					char h = s[k];
+
+					if (h >= '0' && h <= '9')
+						v = v * 16 + (unsigned)(h - '0');
+					else if ((h | 0x20) >= 'a' && (h | 0x20) <= 'f')
+						v = v * 16 + (unsigned)((h | 0x20) - 'a' + 10);
+					else
+						return -EINVAL;
+				}
+				s += 4;
+				break;
+			case '"':
+			case '\\':
+			case '/':
+				v = (unsigned char)*s;
+				break;
+			case 'b':
+			case 'f':
+			case 'n':
+			case 'r':
+			case 't':
+				v = ' ';
+				break;
+			default:
+				return -EINVAL;
+			}
+		}
+		if (!escaped && v >= 0x80) {
+			/* raw UTF-8 byte: copied as is */
+			if (n + 1 < size)
+				buf[n++] = *s;
+			continue;
+		}
+		n = put_utf8(buf, n, size, v < 0x20 ? ' ' : v);
+	}
+	if (*s != '"')
+		return -EINVAL;
+	buf[n] = '\0';
+	*p = s + 1;
+	return 0;
+}
+
+struct diag {
+	char sensor[32], reason[32], message[512];
+};
+
+/* Walk a JSON array of flat objects, calling fn for each with its string
+ * fields sensor/reason/message. Returns the number of objects or -EINVAL. */
+static int for_each_diag(const char *json, void (*fn)(const struct diag *, void *), void *ud)
+{
+	const char *p = json;
+	int n = 0;
+	struct diag d;
+	char key[32];
+
+	while (*p == ' ')
+		p++;
+	if (*p++ != '[')
+		return -EINVAL;
+	memset(&d, 0, sizeof(d));
+	for (; *p; p++) {
+		if (*p == '{') {
+			memset(&d, 0, sizeof(d));
+		} else if (*p == '}') {
+			fn(&d, ud);
+			n++;
+		} else if (*p == '"') {
+			char *dst;
+			size_t dsz;
+
+			if (json_string(&p, key, sizeof(key)) < 0)
+				return -EINVAL;
+			while (*p == ' ' || *p == ':')
+				p++;
+			if (*p != '"') {
+				p--; /* a number, bool or null: skipped by the loop */
+				continue;
+			}
+			if (strcmp(key, "sensor") == 0)
+				dst = d.sensor, dsz = sizeof(d.sensor);
+			else if (strcmp(key, "reason") == 0)
+				dst = d.reason, dsz = sizeof(d.reason);
+			else if (strcmp(key, "message") == 0)
+				dst = d.message, dsz = sizeof(d.message);
+			else
+				dst = key, dsz = sizeof(key);
+			if (json_string(&p, dst, dsz) < 0)
+				return -EINVAL;
+			p--;
+		} else if (*p == ']') {
+			return n;
+		}
+	}
+	return -EINVAL;
+}
+
+static void print_diag(const struct diag *d, void *ud)
+{
+	FILE *f = ud;
+
+	fprintf(f, "  %s%s%s%s: %s\n", d->sensor[0] ? d->sensor : "?", d->reason[0] ? " (" : "",
+	        d->reason, d->reason[0] ? ")" : "", d->message[0] ? d->message : "(no message)");
+}
+
+static void print_diagnostics(jpu_engine *e, FILE *f)
+{
+	char *json = NULL;
+	int r;
+
+	r = jpu_engine_diagnostics_json(e, &json);
+	if (r < 0) {
+		fprintf(f, "Diagnostics: unavailable (%s)\n", strerror(-r));
+		return;
+	}
+	if (strcmp(json, "[]") != 0) {
+		fprintf(f, "Diagnostics:\n");
+		if (for_each_diag(json, print_diag, f) < 0)
+			fprintf(f, "  %s\n", json); /* unexpected shape: print as is */
+	}
+	free(json);
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static void on_signal(int sig, siginfo_t *info, void *uctx)
+{
+	(void)uctx;
+	/* SI_KERNEL: typed at the terminal, which signals the whole foreground
+	 * process group, the command of `jpu run` included */
+	signal_by_tty = info && info->si_code == SI_KERNEL;
+	got_signal = sig;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO; /* no SA_RESTART: waitid() must return EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- the live view and JSON lines ---------------------------------------- */
+
+static double w(uint64_t uw)
+{
+	return (double)uw / 1e6;
+}
+
+static double j(uint64_t uj)
+{
+	return (double)uj / 1e6;
+}
+
+static void print_view(const struct cli *o, jpu_engine *e, const jpu_summary *s, bool tty)
+{
+	char when[32] = "";
+	time_t t = (time_t)(s->t_usec / 1000000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+	if (tty)
+		fputs("\033[H\033[2J", stdout); /* cursor home, clear screen */
+	else if (s->seq > 1)
+		fputc('\n', stdout);
+	printf("jpu %s  scope %s", jpu_version(), jpu_scope_to_string(o->scope));
+	if (o->scope == JPU_SCOPE_PROCESS)
+		printf(" (pid %ld)", (long)o->pid);
+	else if (o->scope == JPU_SCOPE_USER)
+		printf(" (uid %lu)", (unsigned long)(o->uid_set ? o->uid : getuid()));
+	printf("  interval %.3g s  sample %" PRId64 "  %s\n", (double)o->interval_usec / 1e6,
+	       s->seq, when);
+	if (s->has_cpu) {
+		printf("CPU     usage %9.3f W   share %5.1f %%   source %s%s\n", w(s->cpu_usage_uw),
+		       s->share * 100.0, s->cpu_source,
+		       strcmp(s->cpu_source, "estimate") == 0 ? " (ESTIMATED, not measured)" : "");
+		printf("        total %9.3f W   idle %9.3f W  (packages + DRAM)\n",
+		       w(s->cpu_total_uw), w(s->cpu_idle_uw));
+	} else {
+		printf("CPU     not available (see diagnostics)\n");
+	}
+	if (s->has_dram)
+		printf("DRAM    total %9.3f W   (included in CPU usage and total)\n",
+		       w(s->dram_total_uw));
+	if (s->has_psys)
+		printf("psys    total %9.3f W   (whole platform, not added to CPU)\n",
+		       w(s->psys_uw));
+	if (s->has_gpu)
+		printf("GPU     usage %9.3f W   total %9.3f W   source %s\n", w(s->gpu_usage_uw),
+		       w(s->gpu_total_uw), s->gpu_source);
+	printf("Energy  %.3f J  (cpu %.3f J", j(s->energy_uj), j(s->cpu_energy_uj));
+	if (s->has_dram)
+		printf(", dram %.3f J", j(s->dram_energy_uj));
+	if (s->has_gpu)
+		printf(", gpu %.3f J", j(s->gpu_energy_uj));
+	printf(")\n");
+	if (s->estimated)
+		printf("Some figures are ESTIMATED from CPU utilisation: no readable power "
+		       "sensor.\n");
+	print_diagnostics(e, stdout);
+}
+
+/* Wait for a sample newer than *seq in short slices, so that a signal is
+ * seen promptly. Returns 1 with *seq updated, 0 on a signal, -ETIMEDOUT
+ * when the sampler stays silent for ten intervals (and at least 10 s). */
+static int wait_sample(jpu_engine *e, uint64_t interval_usec, int64_t *seq)
+{
+	uint64_t waited = 0, limit = interval_usec * 10 + 10000000;
+
+	while (!got_signal) {
+		int64_t r = jpu_engine_wait(e, *seq, 100000);
+
+		if (r > *seq) {
+			*seq = r;
+			return 1;
+		}
+		if (r < 0 && r != -ETIMEDOUT)
+			return (int)r;
+		waited += 100000;
+		if (waited > limit)
+			return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+static int cmd_watch(struct cli *o)
+{
+	jpu_engine *e = NULL;
+	bool tty = isatty(STDOUT_FILENO) == 1;
+	int64_t seq = 0;
+	uint64_t n = 0;
+	int r, ret = EXIT_FAILURE;
+
+	if (!o->interval_set)
+		o->interval_usec = 1000000;
+	if (engine_open(o, &e) < 0)
+		return EXIT_FAILURE;
+	install_signals();
+	r = jpu_engine_start(e);
+	if (r < 0) {
+		explain_engine_error(o, "cannot start sampling", r);
+		goto out;
+	}
+	if (!o->json) {
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		printf("jpu: first sample in %.3g s...\n", (double)o->interval_usec / 1e6);
+		print_diagnostics(e, stdout);
+		fflush(stdout);
+	}
+	while (!o->count || n < o->count) {
+		r = wait_sample(e, o->interval_usec, &seq);
+		if (r == 0)
+			break; /* SIGINT/SIGTERM: a clean exit */
+		if (r < 0) {
+			explain_engine_error(o, "no sample from the engine", r);
+			goto out;
+		}
+		if (o->json) {
+			char *json = NULL;
+
+			r = jpu_engine_json(e, &json);
+			if (r == -EAGAIN)
+				continue;
+			if (r < 0) {
+				explain_engine_error(o, "cannot format the sample", r);
+				goto out;
+			}
+			printf("%s\n", json);
+			free(json);
+		} else {
+			jpu_summary s;
+
+			memset(&s, 0, sizeof(s));
+			s.sz = sizeof(s);
+			r = jpu_engine_summary(e, &s);
+			if (r < 0) {
+				explain_engine_error(o, "cannot read the sample", r);
+				goto out;
+			}
+			print_view(o, e, &s, tty);
+		}
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "jpu: cannot write to standard output: %s\n",
+			        strerror(errno));
+			goto out;
+		}
+		n++;
+	}
+	ret = EXIT_SUCCESS;
+out:
+	jpu_engine_stop(e);
+	jpu_engine_free(e);
+	return ret;
+}
+
+/* ---- jpu run ------------------------------------------------------------- */
+
+static void json_escape(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* Fork the command, stopped on a pipe until the engine tracks it. The
+ * child reports an exec failure's errno on a second, close-on-exec pipe:
+ * an empty read there means exec succeeded. */
+static pid_t spawn_waiting(char **command, int *ret_go_fd, int *ret_err_fd)
+{
+	int go[2], err[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		close(go[0]);
+		close(go[1]);
+		return -e;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(go[0]);
+		close(go[1]);
+		close(err[0]);
+		close(err[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		char c;
+		int e;
+
+		close(go[1]);
+		close(err[0]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		/* jpu closed the pipe without a go: it could not start */
+		if (read(go[0], &c, 1) != 1)
+			_exit(EXIT_NOEXEC);
+		execvp(command[0], command);
+		e = errno;
+		if (write(err[1], &e, sizeof(e)) < 0)
+			_exit(EXIT_NOEXEC);
+		_exit(EXIT_NOEXEC);
+	}
+	close(go[0]);
+	close(err[1]);
+	*ret_go_fd = go[1];
+	*ret_err_fd = err[0];
+	return pid;
+}
+
+static double mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_FAILURE;
+}
+
+static void print_run_summary(const struct cli *o, jpu_engine *e, const jpu_summary *s, pid_t pid,
+                              int status, double elapsed)
+{
+	FILE *f = stderr;
+	const char *est = s->estimated ? "  (estimated)" : "";
+
+	fprintf(f, "\n Energy stats for '");
+	for (char **a = o->command; *a; a++)
+		fprintf(f, "%s%s", a == o->command ? "" : " ", *a);
+	fprintf(f, "' (pid %ld, ", (long)pid);
+	if (WIFSIGNALED(status))
+		fprintf(f, "killed by signal %d):\n\n", WTERMSIG(status));
+	else
+		fprintf(f, "exit status %d):\n\n", exit_code_of(status));
+	if (s->seq == 0) {
+		fprintf(f, "   no sample: the command ended before the engine could measure it\n");
+	} else {
+		fprintf(f, " %14.3f J  cpu%s\n", j(s->cpu_energy_uj), est);
+		if (s->has_dram)
+			fprintf(f, " %14.3f J  dram\n", j(s->dram_energy_uj));
+		if (s->has_gpu)
+			fprintf(f, " %14.3f J  gpu\n", j(s->gpu_energy_uj));
+		fprintf(f, " %14.3f J  total%s\n", j(s->energy_uj), est);
+		fprintf(f, " %14.3f W  average power\n",
+		        elapsed > 0 ? j(s->energy_uj) / elapsed : 0.0);
+		fprintf(f, " %14.1f %%  share of busy CPU time (last interval)\n",
+		        s->share * 100.0);
+		fprintf(f, " %16s  source%s\n", s->cpu_source[0] ? s->cpu_source : "none",
+		        s->estimated ? ": ESTIMATED from CPU utilisation, not measured" : "");
+		/* CARBON: grams CO2e go here once the engine reports them */
+	}
+	fprintf(f, "\n %14.3f s  elapsed\n\n", elapsed);
+	print_diagnostics(e, f);
+}
+
+static void print_run_json(const struct cli *o, jpu_engine *e, const jpu_summary *s, pid_t pid,
+                           int status, double elapsed)
+{
+	char *sample = NULL;
+
+	printf("{\"command\":[");
+	for (char **a = o->command; *a; a++) {
+		if (a != o->command)
+			putchar(',');
+		json_escape(stdout, *a);
+	}
+	printf("],\"pid\":%ld,\"exit_status\":%d,", (long)pid, exit_code_of(status));
+	if (WIFSIGNALED(status))
+		printf("\"signal\":%d,", WTERMSIG(status));
+	printf("\"elapsed_s\":%.6f,", elapsed);
+	if (s->seq > 0) {
+		printf("\"energy_j\":{\"cpu\":%.6f", j(s->cpu_energy_uj));
+		if (s->has_dram)
+			printf(",\"dram\":%.6f", j(s->dram_energy_uj));
+		if (s->has_gpu)
+			printf(",\"gpu\":%.6f", j(s->gpu_energy_uj));
+		printf(",\"total\":%.6f},\"power_w\":%.6f,\"share\":%.6f,", j(s->energy_uj),
+		       elapsed > 0 ? j(s->energy_uj) / elapsed : 0.0, s->share);
+		printf("\"source\":");
+		json_escape(stdout, s->cpu_source);
+		printf(",\"estimated\":%s,", s->estimated ? "true" : "false");
+	}
+	/* the engine's last sample carries diagnostics (and emissions later) */
+	if (jpu_engine_json(e, &sample) == 0) {
+		printf("\"sample\":%s}\n", sample);
+		free(sample);
+	} else {
+		char *diag = NULL;
+
+		if (jpu_engine_diagnostics_json(e, &diag) == 0)
+			printf("\"diagnostics\":%s}\n", diag);
+		else
+			printf("\"diagnostics\":[]}\n");
+		free(diag);
+	}
+	fflush(stdout);
+}
+
+/* Wait for the child to exit without reaping it: a zombie keeps its CPU
+ * times in /proc/PID/stat, so the final sample still sees the whole run.
+ * Signals sent to jpu alone are forwarded; one typed at the terminal has
+ * already reached the command. */
+static int wait_exit(pid_t pid)
+{
+	for (;;) {
+		siginfo_t si;
+
+		if (got_signal) {
+			if (!signal_by_tty)
+				kill(pid, got_signal);
+			got_signal = 0;
+		}
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int cmd_run(struct cli *o)
+{
+	jpu_engine *e = NULL;
+	jpu_summary s;
+	int go_fd = -1, err_fd = -1, status = 0, child_errno = 0, r;
+	pid_t pid;
+	double t0, elapsed;
+	ssize_t n;
+
+	install_signals();
+	pid = spawn_waiting(o->command, &go_fd, &err_fd);
+	if (pid < 0) {
+		fprintf(stderr, "jpu: cannot fork: %s\n", strerror((int)-pid));
+		return EXIT_FAILURE;
+	}
+	o->pid = pid;
+	if (engine_open(o, &e) < 0)
+		goto fail_child;
+	r = jpu_track(e, pid, "run");
+	if (r < 0) {
+		explain_engine_error(o, "cannot track the command", r);
+		goto fail_child;
+	}
+	r = jpu_engine_start(e);
+	if (r < 0) {
+		explain_engine_error(o, "cannot start sampling", r);
+		goto fail_child;
+	}
+	t0 = mono_sec();
+	if (write(go_fd, "g", 1) != 1) {
+		fprintf(stderr, "jpu: cannot start the command: %s\n", strerror(errno));
+		goto fail_child;
+	}
+	close(go_fd);
+	go_fd = -1;
+	do
+		n = read(err_fd, &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(err_fd);
+	err_fd = -1;
+	if (n == (ssize_t)sizeof(child_errno)) {
+		fprintf(stderr, "jpu: cannot run '%s': %s\n", o->command[0], strerror(child_errno));
+		waitpid(pid, NULL, 0);
+		jpu_engine_free(e);
+		return EXIT_NOEXEC;
+	}
+
+	r = wait_exit(pid);
+	elapsed = mono_sec() - t0;
+	if (r < 0)
+		fprintf(stderr, "jpu: waiting for the command: %s\n", strerror(-r));
+	/* the final sample, taken while the zombie still shows its times */
+	jpu_engine_stop(e);
+	r = jpu_engine_sample(e);
+	if (r < 0)
+		explain_engine_error(o, "final sample", r);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+
+	memset(&s, 0, sizeof(s));
+	s.sz = sizeof(s);
+	r = jpu_engine_summary(e, &s);
+	if (r < 0) {
+		explain_engine_error(o, "cannot read the sample", r);
+		memset(&s, 0, sizeof(s));
+	}
+	if (o->json)
+		print_run_json(o, e, &s, pid, status, elapsed);
+	else
+		print_run_summary(o, e, &s, pid, status, elapsed);
+	jpu_engine_free(e);
+	return exit_code_of(status);
+
+fail_child:
+	/* closing the go pipe makes the waiting child exit without exec */
+	if (go_fd >= 0)
+		close(go_fd);
+	if (err_fd >= 0)
+		close(err_fd);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	jpu_engine_free(e);
+	return EXIT_FAILURE;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.scope = JPU_SCOPE_SYSTEM;
+	r = parse_args(argc, argv, &o);
+	if (r < 0)
+		return EXIT_USAGE;
+	if (r > 0)
+		return EXIT_SUCCESS;
+	return o.run ? cmd_run(&o) : cmd_watch(&o);
+}

@@ -1,0 +1,349 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""End-to-end tests of jpu(1): they run the built binary.
+
+The binary is $JPU_BIN, else build/cli/jpu under the repository root. A
+missing binary fails every test (it is not a reason to skip). Tests that need
+a fixture tree made by the sensor work skip, with the reason, only while that
+tree is absent.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+KNOWN_SOURCES = {"rapl", "hwmon", "perf", "nvml", "estimate", "fake"}
+# this machine has no readable RAPL counter when there is no powercap zone
+NO_RAPL = not any(Path("/sys/class/powercap").glob("intel-rapl*/energy_uj"))
+
+
+@pytest.fixture(scope="session")
+def jpu():
+    path = Path(os.environ.get("JPU_BIN") or ROOT / "build" / "cli" / "jpu")
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(f"jpu binary not found at {path}: build it (meson setup build && "
+                    f"ninja -C build) or set JPU_BIN")
+    return str(path)
+
+
+def run(jpu, *args, timeout=30, **kw):
+    return subprocess.run([jpu, *args], capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def json_lines(out):
+    lines = out.splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def check_sample(s):
+    """Shape of DESIGN section 3: parts present have sane numbers, never NaN."""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", s["time"]), s["time"]
+    assert s["interval_s"] > 0
+    assert s["scope"] in ("system", "user", "process")
+    for part in ("cpu", "dram", "psys", "gpu"):
+        if part not in s:
+            continue
+        for key in ("usage", "total", "idle"):
+            if key in s[part]:
+                assert isinstance(s[part][key], (int, float)) and s[part][key] >= 0, (part, key)
+        assert s[part]["source"] in KNOWN_SOURCES
+    for v in s["energy_j"].values():
+        assert v >= 0
+    assert isinstance(s["diagnostics"], list)
+
+
+# ---- usage ---------------------------------------------------------------------------------
+
+
+def test_help(jpu):
+    r = run(jpu, "--help")
+    assert r.returncode == 0
+    assert r.stdout.startswith("Usage: jpu")
+    for flag in ("--json", "--interval", "--count", "--scope", "--pid", "--uid", "--path.sysfs",
+                 "--path.procfs", "--nvml", "--idle-policy", "--sensors", "--history",
+                 "--state-file", "--country", "--intensity", "--carbon-provider", "--pue",
+                 "--emaps-token", "--carbon-url", "--version", "jpu run"):
+        assert flag in r.stdout, flag
+    assert run(jpu, "-h").stdout == r.stdout
+
+
+def test_version(jpu):
+    r = run(jpu, "--version")
+    assert r.returncode == 0
+    assert re.fullmatch(r"jpu \d+\.\d+\.\d+\S*\n", r.stdout)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--interval", "abc"], "--interval: expected a positive number of seconds, got 'abc'"),
+    (["--interval", "0"], "--interval"),
+    (["--interval", "-1"], "--interval"),
+    (["--interval", "nan"], "--interval"),
+    (["--interval", "inf"], "--interval"),
+    (["--interval", "0x10"], "--interval"),
+    (["--interval", " 1"], "--interval"),
+    (["--interval", "1x"], "--interval"),
+    (["--interval"], "--interval: missing value"),
+    (["--count", "1x"], "--count"),
+    (["--count", "-1"], "--count"),
+    (["--count", "0"], "--count"),
+    (["--count", "99999999999999999999999"], "--count"),
+    (["--scope", "galaxy"], "--scope"),
+    (["--scope", "process"], "--pid"),
+    (["--pid", "0"], "--pid"),
+    (["--pid", "abc"], "--pid"),
+    (["--pid", "1", "--scope", "user"], "--pid"),
+    (["--uid", "-1"], "--uid"),
+    (["--uid", "root"], "--uid"),
+    (["--idle-policy", "greedy"], "--idle-policy"),
+    (["--history", "0"], "--history"),
+    (["--sensors", ""], "--sensors"),
+    (["--path.sysfs="], "--path.sysfs"),
+    (["--country", "FRA"], "--country"),
+    (["--country", "F1"], "--country"),
+    (["--intensity", "-5"], "--intensity"),
+    (["--intensity", "nan"], "--intensity"),
+    (["--pue", "0.9"], "--pue"),
+    (["--carbon-provider", "coal"], "--carbon-provider"),
+    (["--carbon-url", "rte"], "--carbon-url"),
+    (["--carbon-url", "rte=ftp://x"], "--carbon-url"),
+    (["--carbon-url", "xx=http://x"], "--carbon-url"),
+    (["--emaps-token", ""], "--emaps-token"),
+    (["--bogus"], "unknown option '--bogus'"),
+    (["--json=1"], "unknown option '--json'"),
+    (["stray"], "unexpected argument 'stray'"),
+    (["run"], "missing COMMAND"),
+    (["run", "--pid", "1", "--", "true"], "run"),
+    (["run", "--count", "2", "--", "true"], "--count"),
+    (["run", "--interval", "zero", "--", "true"], "--interval"),
+])
+def test_usage_errors(jpu, args, needle):
+    r = run(jpu, *args)
+    assert r.returncode == 2, (args, r.stderr)
+    assert needle in r.stderr
+    assert r.stdout == ""
+
+
+# ---- sampling ------------------------------------------------------------------------------
+
+
+def test_json_real_machine(jpu):
+    t0 = time.monotonic()
+    r = run(jpu, "--json", "--count", "2", "--interval", "0.2")
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    samples = json_lines(r.stdout)
+    assert len(samples) == 2
+    assert elapsed >= 0.35  # the first sample comes after one interval
+    for s in samples:
+        check_sample(s)
+        assert s["scope"] == "system"
+        assert abs(s["interval_s"] - 0.2) < 0.1
+        assert "cpu" in s
+    assert samples[1]["energy_j"]["total"] >= samples[0]["energy_j"]["total"]
+    if NO_RAPL:
+        # a VM: the figures are estimated and rapl says why it is not used
+        assert samples[-1]["cpu"]["source"] == "estimate"
+        diags = samples[-1]["diagnostics"]
+        rapl = [d for d in diags if d["sensor"] == "rapl"]
+        assert rapl and rapl[0]["reason"] in ("absent", "permission", "unsupported")
+        assert rapl[0]["message"]
+    else:
+        assert samples[-1]["cpu"]["source"] in KNOWN_SOURCES
+
+
+def test_equals_forms_and_scopes(jpu):
+    r = run(jpu, "--json", "--count=1", "--interval=0.2", "--path.procfs=/proc",
+            "--scope=sys", "--nvml=none")
+    assert r.returncode == 0, r.stderr
+    (s,) = json_lines(r.stdout)
+    check_sample(s)
+    assert s["scope"] == "system"
+    assert "gpu" not in s  # GPUs disabled: absent, not 0
+
+    r = run(jpu, "--json", "--count", "1", "--interval", "0.2", "--pid", str(os.getpid()))
+    assert r.returncode == 0, r.stderr
+    (s,) = json_lines(r.stdout)
+    assert s["scope"] == "process"
+    assert 0 <= s["cpu"]["share"] <= 1
+
+    r = run(jpu, "--json", "--count", "1", "--interval", "0.2", "--scope", "user")
+    assert r.returncode == 0, r.stderr
+    assert json_lines(r.stdout)[0]["scope"] == "user"
+
+
+def test_fixture_root(jpu):
+    sysfs = FIXTURES / "intel-2s-dram" / "sys"
+    if not sysfs.is_dir():
+        pytest.skip(f"fixture {sysfs} not there yet")
+    r = run(jpu, "--json", "--count", "2", "--interval", "0.2", "--path.sysfs", str(sysfs),
+            "--path.procfs", "/proc", "--nvml", "")
+    assert r.returncode == 0, r.stderr
+    samples = json_lines(r.stdout)
+    assert len(samples) == 2
+    for s in samples:
+        check_sample(s)
+        assert s["cpu"]["source"] == "rapl"
+        assert "dram" in s and s["dram"]["source"] == "rapl"
+        assert "psys" not in s  # the fixture has no psys zone
+
+
+def test_live_view_plain(jpu):
+    r = run(jpu, "--count", "2", "--interval", "0.2")
+    assert r.returncode == 0, r.stderr
+    assert "\033[" not in r.stdout  # not a terminal: no escape sequences
+    assert r.stdout.count("sample ") == 2
+    assert re.search(r"^CPU +usage +\d+\.\d{3} W", r.stdout, re.M)
+    assert re.search(r"^Energy +\d+\.\d{3} J", r.stdout, re.M)
+    if NO_RAPL:
+        assert "ESTIMATED" in r.stdout
+        assert re.search(r"^  rapl \((absent|permission|unsupported)\): \S", r.stdout, re.M)
+
+
+def test_sigint_stops_cleanly(jpu):
+    p = subprocess.Popen([jpu, "--json", "--interval", "0.2"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    first = p.stdout.readline()
+    json.loads(first)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    assert p.returncode == 0, err
+    for line in out.splitlines():
+        json.loads(line)
+
+
+def test_missing_root(jpu):
+    r = run(jpu, "--json", "--count", "1", "--path.sysfs", "/nonexistent")
+    assert r.returncode == 1
+    assert "--path.sysfs /nonexistent: no such directory" in r.stderr
+    assert r.stdout == ""
+    r = run(jpu, "--json", "--count", "1", "--path.procfs", "/etc/passwd")
+    assert r.returncode == 1
+    assert "--path.procfs /etc/passwd: not a directory" in r.stderr
+
+
+def test_missing_pid(jpu):
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    pid = next(p for p in range(pid_max - 1, 1, -1) if not Path(f"/proc/{p}").exists())
+    r = run(jpu, "--json", "--count", "1", "--pid", str(pid))
+    assert r.returncode == 1
+    assert "no such process" in r.stderr.lower()
+
+
+def test_carbon_options_not_silently_ignored(jpu):
+    header = (ROOT / "include" / "jpu" / "jpu.h").read_text()
+    r = run(jpu, "--json", "--count", "1", "--interval", "0.2", "--country", "fr", "--pue", "1.2")
+    assert r.returncode == 0, r.stderr
+    json_lines(r.stdout)
+    warned = "carbon options are not implemented yet" in r.stderr
+    assert warned == ("#define JPU_HAVE_CARBON_OPTS" not in header)
+
+
+def test_unprivileged(jpu):
+    """A user without access to root-only counters still gets samples."""
+    if os.geteuid() != 0:
+        pytest.fail("this test runs as root to drop to uid 65534")
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed"
+    d = tempfile.mkdtemp(prefix="jpu-cli-")
+    try:
+        os.chmod(d, 0o755)
+        exe = os.path.join(d, "jpu")
+        shutil.copy(jpu, exe)
+        os.chmod(exe, 0o755)
+        r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", exe,
+                            "--json", "--count", "1", "--interval", "0.2"],
+                           capture_output=True, text=True, timeout=30, cwd=d)
+    finally:
+        shutil.rmtree(d)
+    assert r.returncode == 0, r.stderr
+    (s,) = json_lines(r.stdout)
+    check_sample(s)
+    assert "cpu" in s
+
+
+# ---- jpu run -------------------------------------------------------------------------------
+
+BUSY = "import time\nt = time.time()\nwhile time.time() - t < 0.5: pass\n"
+
+
+def summary_value(err, label):
+    m = re.search(r"^ +([0-9.]+) ([JWs%])  " + label, err, re.M)
+    assert m, f"no '{label}' line in:\n{err}"
+    return float(m.group(1))
+
+
+def test_run_busy_loop(jpu):
+    r = run(jpu, "run", "--", sys.executable, "-c", BUSY)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""  # the summary goes to stderr
+    total = summary_value(r.stderr, "total")
+    assert total > 0
+    assert summary_value(r.stderr, "cpu") > 0
+    assert summary_value(r.stderr, "average power") > 0
+    assert 0.45 <= summary_value(r.stderr, "elapsed") < 5
+    assert "exit status 0" in r.stderr
+    if NO_RAPL:
+        assert "(estimated)" in r.stderr
+
+
+def test_run_json(jpu):
+    r = run(jpu, "run", "--json", "--interval", "0.1", "--", sys.executable, "-c", BUSY)
+    assert r.returncode == 0, r.stderr
+    (o,) = json_lines(r.stdout)
+    assert o["command"] == [sys.executable, "-c", BUSY]
+    assert o["exit_status"] == 0 and "signal" not in o
+    assert o["elapsed_s"] >= 0.45
+    assert o["energy_j"]["total"] > 0
+    assert o["energy_j"]["cpu"] > 0
+    assert o["power_w"] > 0
+    assert o["source"] in KNOWN_SOURCES
+    if o["source"] == "estimate":
+        assert o["estimated"] is True
+    check_sample(o["sample"])
+    assert o["sample"]["scope"] == "process"
+
+
+def test_run_exit_status(jpu):
+    assert run(jpu, "run", "--", "sh", "-c", "exit 3").returncode == 3
+    # without "--" the command starts at the first non-option
+    assert run(jpu, "run", "sh", "-c", "exit 5").returncode == 5
+    r = run(jpu, "run", "--json", "--", "sh", "-c", "kill -TERM $$")
+    assert r.returncode == 128 + signal.SIGTERM
+    (o,) = json_lines(r.stdout)
+    assert o["signal"] == signal.SIGTERM
+
+
+def test_run_exec_failure(jpu):
+    r = run(jpu, "run", "--", "/nonexistent")
+    assert r.returncode == 127
+    assert "cannot run '/nonexistent': No such file or directory" in r.stderr
+    r = run(jpu, "run", "--", "/etc/passwd")
+    assert r.returncode == 127
+    assert "Permission denied" in r.stderr
+
+
+def test_run_forwards_sigterm(jpu):
+    p = subprocess.Popen([jpu, "run", "--", "sleep", "30"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=10)
+    assert time.monotonic() - t0 < 5
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert "killed by signal 15" in err
+
+
+def test_run_missing_root(jpu):
+    r = run(jpu, "run", "--path.sysfs", "/nonexistent", "--", "true")
+    assert r.returncode == 1
+    assert "--path.sysfs /nonexistent: no such directory" in r.stderr
