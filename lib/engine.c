@@ -1,3 +1,748 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: filled in by its module */
-#include "internal.h"
+/*
+ * The engine: options, sensor probing, the sampler thread and the public
+ * API of include/jpu/jpu.h. The tick itself lives in accounting.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "jpu-config.h"
+
+JPU_API const char *jpu_version(void)
+{
+	return JPU_VERSION;
+}
+
+JPU_API int jpu_scope_from_string(const char *s)
+{
+	if (!s)
+		return -EINVAL;
+	if (strcmp(s, "system") == 0 || strcmp(s, "sys") == 0)
+		return JPU_SCOPE_SYSTEM;
+	if (strcmp(s, "user") == 0)
+		return JPU_SCOPE_USER;
+	if (strcmp(s, "process") == 0)
+		return JPU_SCOPE_PROCESS;
+	return -EINVAL;
+}
+
+JPU_API const char *jpu_scope_to_string(enum jpu_scope scope)
+{
+	switch (scope) {
+	case JPU_SCOPE_USER:
+		return "user";
+	case JPU_SCOPE_PROCESS:
+		return "process";
+	case JPU_SCOPE_SYSTEM:
+	default:
+		return "system";
+	}
+}
+
+JPU_API int jpu_idle_policy_from_string(const char *s)
+{
+	if (!s)
+		return -EINVAL;
+	if (strcmp(s, "none") == 0)
+		return JPU_IDLE_NONE;
+	if (strcmp(s, "busy") == 0)
+		return JPU_IDLE_BUSY;
+	if (strcmp(s, "even") == 0)
+		return JPU_IDLE_EVEN;
+	return -EINVAL;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void add_diag(struct jpu_engine *e, const struct jpu_diag *d)
+{
+	if (e->n_diags >= JPU_MAX_DIAGS)
+		return;
+	e->diags[e->n_diags++] = *d;
+}
+
+static bool has_kind(const struct jpu_sensor *s, enum jpu_domain_kind kind)
+{
+	for (size_t i = 0; i < s->n_domains; i++)
+		if (s->domains[i].kind == kind && !s->domains[i].duplicate)
+			return true;
+	return false;
+}
+
+/* Is `name` in the comma-separated list (NULL list = every real backend)? */
+static bool wanted(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!list)
+		return strcmp(name, "fake") != 0;
+	for (const char *p = list; *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return false;
+}
+
+static int probe_one(struct jpu_engine *e, const struct jpu_sensor_ops *ops,
+                     const struct jpu_probe_opts *po)
+{
+	struct jpu_sensor *s;
+	struct jpu_diag diag = {0};
+	int r;
+
+	if (e->n_sensors >= JPU_MAX_SENSORS)
+		return -ENOSPC;
+	s = &e->sensors[e->n_sensors];
+	memset(s, 0, sizeof *s);
+	s->ops = ops;
+	s->log = &e->log;
+	snprintf(diag.sensor, sizeof diag.sensor, "%s", ops->name);
+	r = ops->probe ? ops->probe(s, po, &diag) : -EOPNOTSUPP;
+	if (r <= 0 || s->n_domains == 0) {
+		if (ops->close)
+			ops->close(s);
+		jpu_sensor_free_domains(s);
+		if (r == 0)
+			r = -ENOENT;
+		if (diag.reason == JPU_REASON_NONE)
+			diag.reason = r == -EACCES || r == -EPERM ? JPU_REASON_PERMISSION
+			              : r == -ENOENT              ? JPU_REASON_ABSENT
+			                                          : JPU_REASON_UNSUPPORTED;
+		if (!diag.message[0])
+			snprintf(diag.message, sizeof diag.message, "%s: %s", ops->name,
+			         strerror(-r));
+		add_diag(e, &diag);
+		jpu_logf(&e->log, JPU_LOG_INFO, "sensor %s not used (%s): %s", ops->name,
+		         jpu_reason_name(diag.reason), diag.message);
+		return r;
+	}
+	e->dstate[e->n_sensors] = calloc(s->n_domains, sizeof(struct jpu_dom_state));
+	if (!e->dstate[e->n_sensors]) {
+		if (ops->close)
+			ops->close(s);
+		jpu_sensor_free_domains(s);
+		return -ENOMEM;
+	}
+	jpu_logf(&e->log, JPU_LOG_INFO, "sensor %s: %zu domains", ops->name, s->n_domains);
+	e->n_sensors++;
+	return 0;
+}
+
+/* Probe in registry order. CPU packages come from the first backend that
+ * has them (rapl, then perf, then hwmon's amd_energy sockets); the estimate
+ * is probed only when none has; GPUs from nvml, else hwmon GPUs. */
+static int probe_sensors(struct jpu_engine *e)
+{
+	struct jpu_probe_opts po = {
+	        .sysfs_fd = e->sysfs_fd,
+	        .procfs_fd = e->procfs_fd,
+	        .nvml_library = e->nvml_library,
+	        .data_dir = e->data_dir,
+	        .log = &e->log,
+	};
+	int r;
+
+	e->cpu_sensor = -1;
+	e->gpu_sensor = -1;
+	for (size_t i = 0; i < jpu_sensor_registry_len; i++) {
+		const struct jpu_sensor_ops *ops = jpu_sensor_registry[i];
+		size_t idx = e->n_sensors;
+
+		if (!wanted(e->sensor_list, ops->name))
+			continue;
+		/* the estimate stands in only where nothing measures the CPU */
+		if (ops->source == JPU_SRC_ESTIMATE && e->cpu_sensor >= 0)
+			continue;
+		r = probe_one(e, ops, &po);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			continue;
+		if (e->cpu_sensor < 0 && has_kind(&e->sensors[idx], JPU_DOM_PACKAGE))
+			e->cpu_sensor = (int)idx;
+		if (e->gpu_sensor < 0 && has_kind(&e->sensors[idx], JPU_DOM_GPU))
+			e->gpu_sensor = (int)idx;
+	}
+	return 0;
+}
+
+static int open_root(const char *path, int *ret_fd)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
+JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
+{
+	if (!e)
+		return NULL;
+	jpu_engine_stop(e);
+	for (size_t i = 0; i < e->n_sensors; i++) {
+		if (e->sensors[i].ops->close)
+			e->sensors[i].ops->close(&e->sensors[i]);
+		jpu_sensor_free_domains(&e->sensors[i]);
+		free(e->dstate[i]);
+	}
+	for (size_t i = 0; i < e->n_tracked; i++)
+		jpu_tree_free(e->tracked[i].tree);
+	free(e->tracked);
+	jpu_tree_free(e->tree);
+	jpu_user_free(e->user);
+	jpu_proctab_free(e->proctab);
+	free(e->hist);
+	free(e->gpu_procs);
+	if (e->sysfs_fd >= 0)
+		close(e->sysfs_fd);
+	if (e->procfs_fd >= 0)
+		close(e->procfs_fd);
+	if (e->locks_ready) {
+		pthread_mutex_destroy(&e->lock);
+		pthread_mutex_destroy(&e->sample_lock);
+		pthread_cond_destroy(&e->cond);
+	}
+	free(e->sysfs_root);
+	free(e->procfs_root);
+	free(e->nvml_library);
+	free(e->data_dir);
+	free(e->state_file);
+	free(e->sensor_list);
+	free(e);
+	return NULL;
+}
+
+#define OPT(o, field, dflt)                                                                        \
+	((o) && (o)->sz >= offsetof(jpu_engine_opts, field) + sizeof((o)->field) ? (o)->field      \
+	                                                                         : (dflt))
+
+JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
+{
+	struct jpu_engine *e;
+	const char *s;
+	int r;
+
+	if (!ret || (o && o->sz < offsetof(jpu_engine_opts, nvml_library)))
+		return -EINVAL;
+	e = calloc(1, sizeof *e);
+	if (!e)
+		return -ENOMEM;
+	e->sysfs_fd = -1;
+	e->procfs_fd = -1;
+	e->log.fn = OPT(o, log, NULL);
+	e->log.userdata = OPT(o, log_userdata, NULL);
+	e->clock_mono = jpu_now_mono_usec;
+	e->clock_real = jpu_now_real_usec;
+	if (pthread_mutex_init(&e->lock, NULL) || pthread_mutex_init(&e->sample_lock, NULL) ||
+	    pthread_cond_init(&e->cond, NULL)) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	e->locks_ready = true;
+
+	s = OPT(o, sysfs_root, NULL);
+	e->sysfs_root = strdup(s ? s : "/sys");
+	s = OPT(o, procfs_root, NULL);
+	e->procfs_root = strdup(s ? s : "/proc");
+	e->nvml_library = dup_or_null(OPT(o, nvml_library, NULL));
+	e->data_dir = dup_or_null(OPT(o, data_dir, NULL));
+	e->state_file = dup_or_null(OPT(o, state_file, NULL));
+	e->sensor_list = dup_or_null(OPT(o, sensors, NULL));
+	if (!e->sysfs_root || !e->procfs_root) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	e->interval_usec = OPT(o, interval_usec, 0);
+	if (e->interval_usec == 0)
+		e->interval_usec = JPU_USEC_PER_SEC;
+	if (e->interval_usec < 10000 || e->interval_usec > 3600 * JPU_USEC_PER_SEC) {
+		jpu_logf(&e->log, JPU_LOG_ERR, "interval_usec: %llu is outside 10 ms .. 1 h",
+		         (unsigned long long)e->interval_usec);
+		r = -EINVAL;
+		goto fail;
+	}
+	e->scope = OPT(o, scope, JPU_SCOPE_SYSTEM);
+	if ((unsigned)e->scope > JPU_SCOPE_PROCESS) {
+		jpu_logf(&e->log, JPU_LOG_ERR, "scope: unknown value %d", (int)e->scope);
+		r = -EINVAL;
+		goto fail;
+	}
+	e->idle_policy = OPT(o, idle_policy, JPU_IDLE_NONE);
+	if ((unsigned)e->idle_policy > JPU_IDLE_EVEN) {
+		jpu_logf(&e->log, JPU_LOG_ERR, "idle_policy: unknown value %d",
+		         (int)e->idle_policy);
+		r = -EINVAL;
+		goto fail;
+	}
+	e->pid = OPT(o, pid, 0);
+	if (e->pid <= 0)
+		e->pid = getpid();
+	e->uid = OPT(o, uid, (uid_t)-1);
+	if (e->uid == (uid_t)-1)
+		e->uid = getuid();
+	e->history_len = OPT(o, history_len, 0);
+	if (e->history_len == 0)
+		e->history_len = 3600;
+	e->hist = calloc(e->history_len, sizeof *e->hist);
+	e->gpu_procs = calloc(JPU_MAX_GPU_PROCS, sizeof *e->gpu_procs);
+	if (!e->hist || !e->gpu_procs) {
+		r = -ENOMEM;
+		goto fail;
+	}
+
+	r = open_root(e->sysfs_root, &e->sysfs_fd);
+	if (r < 0) {
+		jpu_logf(&e->log, JPU_LOG_ERR, "sysfs root %s: %s", e->sysfs_root, strerror(-r));
+		goto fail;
+	}
+	r = open_root(e->procfs_root, &e->procfs_fd);
+	if (r < 0) {
+		jpu_logf(&e->log, JPU_LOG_ERR, "procfs root %s: %s", e->procfs_root, strerror(-r));
+		goto fail;
+	}
+	/* /proc/stat is the basis of every attribution: fail early */
+	r = jpu_proc_host_cpu(e->procfs_fd, &e->prev_host);
+	if (r < 0) {
+		jpu_logf(&e->log, JPU_LOG_ERR, "%s/stat: cannot read host CPU times: %s",
+		         e->procfs_root, strerror(-r));
+		goto fail;
+	}
+
+	r = jpu_proctab_new(e->procfs_fd, e->sysfs_fd, &e->log, &e->proctab);
+	if (r < 0)
+		goto fail;
+	if (e->scope == JPU_SCOPE_PROCESS) {
+		r = jpu_proctab_refresh(e->proctab);
+		if (r >= 0)
+			r = jpu_tree_new(e->proctab, e->pid, &e->tree);
+		if (r < 0) {
+			jpu_logf(&e->log, JPU_LOG_ERR, "pid %d: %s", (int)e->pid, strerror(-r));
+			goto fail;
+		}
+	} else if (e->scope == JPU_SCOPE_USER) {
+		r = jpu_proctab_refresh(e->proctab);
+		if (r >= 0)
+			r = jpu_user_new(e->proctab, e->uid, &e->user);
+		if (r < 0) {
+			jpu_logf(&e->log, JPU_LOG_ERR, "uid %u: %s", (unsigned)e->uid,
+			         strerror(-r));
+			goto fail;
+		}
+	}
+
+	r = probe_sensors(e);
+	if (r < 0)
+		goto fail;
+	if (e->state_file) {
+		r = jpu_state_load(e);
+		if (r < 0 && r != -ENOENT)
+			jpu_logf(&e->log, JPU_LOG_WARNING, "state file %s: %s; starting from zero",
+			         e->state_file, strerror(-r));
+	}
+	*ret = e;
+	return 0;
+fail:
+	jpu_engine_free(e);
+	return r;
+}
+
+void jpu_engine_set_clocks(struct jpu_engine *e, uint64_t (*mono)(void), uint64_t (*real)(void))
+{
+	e->clock_mono = mono;
+	e->clock_real = real;
+}
+
+static void *sampler_main(void *arg)
+{
+	struct jpu_engine *e = arg;
+	uint64_t next = jpu_now_mono_usec();
+	struct timespec ts;
+
+	pthread_mutex_lock(&e->lock);
+	while (!e->stop) {
+		pthread_mutex_unlock(&e->lock);
+		jpu_engine_sample(e);
+		pthread_mutex_lock(&e->lock);
+		/* fixed-rate ticks: the next deadline does not drift with the
+		 * time a tick took */
+		next += e->interval_usec;
+		{
+			uint64_t now = jpu_now_mono_usec();
+
+			if (next < now)
+				next = now + e->interval_usec / 2;
+		}
+		ts.tv_sec = (time_t)(next / JPU_USEC_PER_SEC);
+		ts.tv_nsec = (long)(next % JPU_USEC_PER_SEC) * 1000;
+		while (!e->stop) {
+			if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT)
+				break;
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+JPU_API int jpu_engine_start(jpu_engine *e)
+{
+	pthread_condattr_t attr;
+	int r;
+
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	if (e->thread_running) {
+		pthread_mutex_unlock(&e->lock);
+		return 0;
+	}
+	/* the sampler waits on CLOCK_MONOTONIC deadlines */
+	pthread_cond_destroy(&e->cond);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	e->stop = false;
+	r = pthread_create(&e->thread, NULL, sampler_main, e);
+	if (r == 0)
+		e->thread_running = true;
+	pthread_mutex_unlock(&e->lock);
+	return -r;
+}
+
+JPU_API int jpu_engine_stop(jpu_engine *e)
+{
+	pthread_t t;
+
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	if (!e->thread_running) {
+		pthread_mutex_unlock(&e->lock);
+		return 0;
+	}
+	e->stop = true;
+	t = e->thread;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	pthread_join(t, NULL);
+	pthread_mutex_lock(&e->lock);
+	e->thread_running = false;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+JPU_API int jpu_engine_sample(jpu_engine *e)
+{
+	int r;
+
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&e->sample_lock);
+	r = jpu_engine_tick(e);
+	pthread_mutex_unlock(&e->sample_lock);
+	return r;
+}
+
+JPU_API int64_t jpu_engine_wait(jpu_engine *e, int64_t seq, uint64_t timeout_usec)
+{
+	uint64_t deadline = jpu_now_mono_usec() + timeout_usec;
+	int64_t got;
+
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	/* the condition variable may use either clock: poll in short waits
+	 * against a monotonic deadline, which is exact enough for callers */
+	while (e->snap.seq <= seq) {
+		uint64_t now = jpu_now_mono_usec();
+		struct timespec ts;
+		uint64_t step;
+
+		if (now >= deadline)
+			break;
+		step = deadline - now < 20000 ? deadline - now : 20000;
+		pthread_mutex_unlock(&e->lock);
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)step * 1000;
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&e->lock);
+	}
+	got = e->snap.seq;
+	pthread_mutex_unlock(&e->lock);
+	return got > seq ? got : -ETIMEDOUT;
+}
+
+JPU_API int jpu_engine_json(jpu_engine *e, char **ret)
+{
+	struct jpu_buf b = {0};
+
+	if (!e || !ret)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	if (e->snap.seq == 0) {
+		pthread_mutex_unlock(&e->lock);
+		return -EAGAIN;
+	}
+	jpu_json_sample(&b, e, &e->snap);
+	pthread_mutex_unlock(&e->lock);
+	return jpu_buf_finish(&b, ret);
+}
+
+JPU_API int jpu_engine_prometheus(jpu_engine *e, char **ret)
+{
+	struct jpu_buf b = {0};
+
+	if (!e || !ret)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	jpu_prom_write(&b, e, e->snap.seq ? &e->snap : NULL);
+	pthread_mutex_unlock(&e->lock);
+	return jpu_buf_finish(&b, ret);
+}
+
+JPU_API int jpu_engine_diagnostics_json(jpu_engine *e, char **ret)
+{
+	struct jpu_buf b = {0};
+
+	if (!e || !ret)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	jpu_json_diagnostics(&b, e);
+	pthread_mutex_unlock(&e->lock);
+	return jpu_buf_finish(&b, ret);
+}
+
+JPU_API int jpu_engine_history_json(jpu_engine *e, uint64_t since_usec, char **ret)
+{
+	struct jpu_buf b = {0};
+	bool first = true;
+
+	if (!e || !ret)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	jpu_buf_puts(&b, "{\"interval_s\":");
+	jpu_buf_micro(&b, e->interval_usec);
+	jpu_buf_puts(&b, ",\"samples\":[");
+	for (size_t i = 0; i < e->hist_count; i++) {
+		size_t idx = (e->hist_head + e->history_len - e->hist_count + i) % e->history_len;
+		const struct jpu_hist *h = &e->hist[idx];
+
+		if (h->t_real_usec <= since_usec)
+			continue;
+		jpu_buf_puts(&b, first ? "{\"time\":" : ",{\"time\":");
+		first = false;
+		jpu_buf_iso_time(&b, h->t_real_usec);
+		jpu_buf_puts(&b, ",\"t\":");
+		jpu_buf_micro(&b, h->t_real_usec);
+		if (h->has_cpu) {
+			jpu_buf_puts(&b, ",\"cpu\":");
+			jpu_buf_micro(&b, h->cpu_uw);
+			jpu_buf_puts(&b, ",\"cpu_total\":");
+			jpu_buf_micro(&b, h->cpu_total_uw);
+		}
+		if (h->has_dram) {
+			jpu_buf_puts(&b, ",\"dram\":");
+			jpu_buf_micro(&b, h->dram_uw);
+		}
+		if (h->has_gpu) {
+			jpu_buf_puts(&b, ",\"gpu\":");
+			jpu_buf_micro(&b, h->gpu_uw);
+		}
+		jpu_buf_puts(&b, ",\"energy_j\":");
+		jpu_buf_micro(&b, h->energy_uj);
+		jpu_buf_puts(&b, "}");
+	}
+	jpu_buf_puts(&b, "]}");
+	pthread_mutex_unlock(&e->lock);
+	return jpu_buf_finish(&b, ret);
+}
+
+static struct jpu_tracked *find_tracked(struct jpu_engine *e, const char *tag)
+{
+	for (size_t i = 0; i < e->n_tracked; i++)
+		if (strcmp(e->tracked[i].tag, tag) == 0)
+			return &e->tracked[i];
+	return NULL;
+}
+
+JPU_API int jpu_track(jpu_engine *e, pid_t pid, const char *tag)
+{
+	struct jpu_tracked *t, *arr;
+	struct jpu_tree *tree = NULL;
+	int r;
+
+	if (!e || !tag || !tag[0] || strlen(tag) >= sizeof t->tag || pid <= 0)
+		return -EINVAL;
+	/* the proctab belongs to the sampling side */
+	pthread_mutex_lock(&e->sample_lock);
+	r = jpu_proctab_refresh(e->proctab);
+	if (r < 0)
+		goto out;
+	pthread_mutex_lock(&e->lock);
+	t = find_tracked(e, tag);
+	pthread_mutex_unlock(&e->lock);
+	if (t && !t->tree) {
+		/* a tag restored from the state file: follow it again */
+		r = jpu_tree_new(e->proctab, pid, &tree);
+		if (r < 0)
+			goto out;
+		pthread_mutex_lock(&e->lock);
+		t->tree = tree;
+		t->pid = pid;
+		t->alive = true;
+		t->have_prev = false;
+		pthread_mutex_unlock(&e->lock);
+		goto out;
+	}
+	if (t) {
+		/* a restarted kernel: same tag, new tree, totals kept */
+		r = jpu_tree_reroot(t->tree, pid);
+		if (r < 0)
+			goto out;
+		pthread_mutex_lock(&e->lock);
+		t->pid = pid;
+		t->alive = true;
+		t->have_prev = false;
+		pthread_mutex_unlock(&e->lock);
+		goto out;
+	}
+	r = jpu_tree_new(e->proctab, pid, &tree);
+	if (r < 0)
+		goto out;
+	pthread_mutex_lock(&e->lock);
+	arr = realloc(e->tracked, (e->n_tracked + 1) * sizeof *arr);
+	if (!arr) {
+		pthread_mutex_unlock(&e->lock);
+		jpu_tree_free(tree);
+		r = -ENOMEM;
+		goto out;
+	}
+	e->tracked = arr;
+	t = &arr[e->n_tracked++];
+	memset(t, 0, sizeof *t);
+	snprintf(t->tag, sizeof t->tag, "%s", tag);
+	t->pid = pid;
+	t->tree = tree;
+	t->alive = true;
+	pthread_mutex_unlock(&e->lock);
+	r = 0;
+out:
+	pthread_mutex_unlock(&e->sample_lock);
+	return r;
+}
+
+JPU_API int jpu_untrack(jpu_engine *e, const char *tag)
+{
+	struct jpu_tracked *t;
+	struct jpu_tree *tree;
+
+	if (!e || !tag)
+		return -EINVAL;
+	pthread_mutex_lock(&e->sample_lock);
+	pthread_mutex_lock(&e->lock);
+	t = find_tracked(e, tag);
+	if (!t) {
+		pthread_mutex_unlock(&e->lock);
+		pthread_mutex_unlock(&e->sample_lock);
+		return -ENOENT;
+	}
+	tree = t->tree;
+	*t = e->tracked[--e->n_tracked];
+	pthread_mutex_unlock(&e->lock);
+	pthread_mutex_unlock(&e->sample_lock);
+	jpu_tree_free(tree);
+	return 0;
+}
+
+static void json_energy(struct jpu_buf *b, const struct jpu_energy *en)
+{
+	jpu_buf_puts(b, "{\"cpu\":");
+	jpu_buf_micro(b, en->cpu_uj);
+	jpu_buf_puts(b, ",\"dram\":");
+	jpu_buf_micro(b, en->dram_uj);
+	jpu_buf_puts(b, ",\"gpu\":");
+	jpu_buf_micro(b, en->gpu_uj);
+	jpu_buf_puts(b, ",\"total\":");
+	jpu_buf_micro(b, en->cpu_uj + en->dram_uj + en->gpu_uj);
+	jpu_buf_puts(b, "}");
+}
+
+JPU_API int jpu_tracked_json(jpu_engine *e, char **ret)
+{
+	struct jpu_buf b = {0};
+
+	if (!e || !ret)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	jpu_buf_puts(&b, "[");
+	for (size_t i = 0; i < e->n_tracked; i++) {
+		const struct jpu_tracked *t = &e->tracked[i];
+
+		jpu_buf_puts(&b, i ? ",{\"tag\":" : "{\"tag\":");
+		jpu_buf_json_str(&b, t->tag);
+		jpu_buf_printf(&b, ",\"pid\":%d,\"alive\":%s,\"power_w\":", (int)t->pid,
+		               t->alive ? "true" : "false");
+		jpu_buf_micro(&b, t->power_uw);
+		jpu_buf_puts(&b, ",\"energy_j\":");
+		json_energy(&b, &t->energy);
+		jpu_buf_puts(&b, "}");
+	}
+	jpu_buf_puts(&b, "]");
+	pthread_mutex_unlock(&e->lock);
+	return jpu_buf_finish(&b, ret);
+}
+
+JPU_API int jpu_engine_summary(jpu_engine *e, jpu_summary *ret)
+{
+	jpu_summary s;
+	const struct jpu_snapshot *n;
+
+	if (!e || !ret || ret->sz < offsetof(jpu_summary, gpu_source))
+		return -EINVAL;
+	memset(&s, 0, sizeof s);
+	s.sz = sizeof s;
+	pthread_mutex_lock(&e->lock);
+	n = &e->snap;
+	s.seq = n->seq;
+	s.t_usec = n->t_real_usec;
+	s.has_cpu = n->cpu.present;
+	s.has_dram = n->dram.present;
+	s.has_gpu = n->gpu.present;
+	s.has_psys = n->psys.present;
+	s.cpu_usage_uw = n->cpu.usage_uw;
+	s.cpu_total_uw = n->cpu.total_uw;
+	s.cpu_idle_uw = n->cpu.idle_uw;
+	s.dram_total_uw = n->dram.total_uw;
+	s.psys_uw = n->psys.total_uw;
+	s.gpu_usage_uw = n->gpu.usage_uw;
+	s.gpu_total_uw = n->gpu.total_uw;
+	s.cpu_energy_uj = n->energy.cpu_uj;
+	s.dram_energy_uj = n->energy.dram_uj;
+	s.gpu_energy_uj = n->energy.gpu_uj;
+	s.energy_uj = s.cpu_energy_uj + s.dram_energy_uj + s.gpu_energy_uj;
+	s.share = n->share;
+	s.estimated = n->cpu.source == JPU_SRC_ESTIMATE || n->gpu.source == JPU_SRC_ESTIMATE;
+	snprintf(s.cpu_source, sizeof s.cpu_source, "%s", jpu_source_name(n->cpu.source));
+	snprintf(s.gpu_source, sizeof s.gpu_source, "%s", jpu_source_name(n->gpu.source));
+	pthread_mutex_unlock(&e->lock);
+	memcpy(ret, &s, ret->sz < sizeof s ? ret->sz : sizeof s);
+	ret->sz = ret->sz < sizeof s ? ret->sz : sizeof s;
+	return 0;
+}

@@ -214,10 +214,9 @@ bool jpu_counter_delta(uint64_t prev, uint64_t cur, uint64_t max_range, uint64_t
 const char *jpu_source_name(enum jpu_source s)
 {
 	static const char *const names[] = {
-		[JPU_SRC_NONE] = "none",	 [JPU_SRC_RAPL] = "rapl",
-		[JPU_SRC_HWMON] = "hwmon",	 [JPU_SRC_PERF] = "perf",
-		[JPU_SRC_NVML] = "nvml",	 [JPU_SRC_ESTIMATE] = "estimate",
-		[JPU_SRC_FAKE] = "fake",
+	        [JPU_SRC_NONE] = "none", [JPU_SRC_RAPL] = "rapl", [JPU_SRC_HWMON] = "hwmon",
+	        [JPU_SRC_PERF] = "perf", [JPU_SRC_NVML] = "nvml", [JPU_SRC_ESTIMATE] = "estimate",
+	        [JPU_SRC_FAKE] = "fake",
 	};
 
 	return (unsigned)s < JPU_ARRAY_SIZE(names) ? names[s] : "none";
@@ -226,11 +225,9 @@ const char *jpu_source_name(enum jpu_source s)
 const char *jpu_reason_name(enum jpu_reason r)
 {
 	static const char *const names[] = {
-		[JPU_REASON_NONE] = "none",
-		[JPU_REASON_PERMISSION] = "permission",
-		[JPU_REASON_ABSENT] = "absent",
-		[JPU_REASON_UNSUPPORTED] = "unsupported",
-		[JPU_REASON_ERROR] = "error",
+	        [JPU_REASON_NONE] = "none",     [JPU_REASON_PERMISSION] = "permission",
+	        [JPU_REASON_ABSENT] = "absent", [JPU_REASON_UNSUPPORTED] = "unsupported",
+	        [JPU_REASON_ERROR] = "error",
 	};
 
 	return (unsigned)r < JPU_ARRAY_SIZE(names) ? names[r] : "error";

@@ -1,3 +1,152 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: filled in by its module */
-#include "../internal.h"
+/*
+ * The JSON sample of DESIGN section 3, written from the metric table plus
+ * the non-numeric fields of each part (source, devices, diagnostics).
+ * A part with no data is left out, never written as 0.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../engine.h"
+
+static const void *at(const struct jpu_snapshot *s, size_t off)
+{
+	return (const char *)s + off;
+}
+
+static bool flag(const struct jpu_snapshot *s, ssize_t off)
+{
+	return off < 0 || *(const bool *)at(s, (size_t)off);
+}
+
+static void write_value(struct jpu_buf *b, const struct jpu_metric *m, const struct jpu_snapshot *s)
+{
+	if (m->unit == JPU_UNIT_RATIO) {
+		/* 0..1 with 6 decimals, printed from an integer */
+		double v = *(const double *)at(s, m->value_off);
+		uint64_t micro = v > 0.0 ? (uint64_t)llround(v * 1e6) : 0;
+
+		jpu_buf_micro(b, micro);
+		return;
+	}
+	jpu_buf_micro(b, *(const uint64_t *)at(s, m->value_off));
+}
+
+static const struct jpu_part *part_of(const struct jpu_snapshot *s, const char *obj)
+{
+	if (strcmp(obj, "cpu") == 0)
+		return &s->cpu;
+	if (strcmp(obj, "dram") == 0)
+		return &s->dram;
+	if (strcmp(obj, "psys") == 0)
+		return &s->psys;
+	if (strcmp(obj, "gpu") == 0)
+		return &s->gpu;
+	return NULL;
+}
+
+/* The strings and arrays that follow an object's numbers. */
+static void write_extras(struct jpu_buf *b, const char *obj, const struct jpu_snapshot *s)
+{
+	const struct jpu_part *p = part_of(s, obj);
+
+	if (!p)
+		return;
+	jpu_buf_puts(b, ",\"source\":");
+	jpu_buf_json_str(b, jpu_source_name(p->source));
+	if (p->source == JPU_SRC_ESTIMATE) {
+		jpu_buf_puts(b, ",\"estimated\":true");
+		if (s->basis[0]) {
+			jpu_buf_puts(b, ",\"basis\":");
+			jpu_buf_json_str(b, s->basis);
+		}
+	}
+	if (strcmp(obj, "gpu") == 0) {
+		jpu_buf_puts(b, ",\"attribution\":");
+		jpu_buf_json_str(b, s->scope == JPU_SCOPE_SYSTEM ? "system"
+		                    : p->whole_device            ? "whole_device"
+		                                                 : "per_process");
+		jpu_buf_puts(b, ",\"devices\":[");
+		for (unsigned i = 0; i < s->n_gpus; i++) {
+			const struct jpu_gpu_dev *g = &s->gpus[i];
+
+			jpu_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+			jpu_buf_json_str(b, g->name);
+			jpu_buf_puts(b, ",\"usage\":");
+			jpu_buf_micro(b, g->usage_uw);
+			jpu_buf_puts(b, ",\"total\":");
+			jpu_buf_micro(b, g->total_uw);
+			jpu_buf_puts(b, ",\"limit\":");
+			if (g->has_limit)
+				jpu_buf_micro(b, g->limit_uw);
+			else
+				jpu_buf_puts(b, "null");
+			jpu_buf_puts(b, "}");
+		}
+		jpu_buf_puts(b, "]");
+	}
+}
+
+void jpu_json_diagnostics(struct jpu_buf *b, const struct jpu_engine *e)
+{
+	jpu_buf_puts(b, "[");
+	for (size_t i = 0; i < e->n_diags; i++) {
+		jpu_buf_puts(b, i ? ",{\"sensor\":" : "{\"sensor\":");
+		jpu_buf_json_str(b, e->diags[i].sensor);
+		jpu_buf_puts(b, ",\"reason\":");
+		jpu_buf_json_str(b, jpu_reason_name(e->diags[i].reason));
+		jpu_buf_puts(b, ",\"message\":");
+		jpu_buf_json_str(b, e->diags[i].message);
+		jpu_buf_puts(b, "}");
+	}
+	jpu_buf_puts(b, "]");
+}
+
+void jpu_json_sample(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s)
+{
+	const char *open_obj = NULL;
+
+	jpu_buf_puts(b, "{\"time\":");
+	jpu_buf_iso_time(b, s->t_real_usec);
+	jpu_buf_puts(b, ",\"interval_s\":");
+	jpu_buf_micro(b, s->interval_usec);
+	jpu_buf_puts(b, ",\"scope\":");
+	jpu_buf_json_str(b, jpu_scope_to_string(s->scope));
+	if (s->scope == JPU_SCOPE_PROCESS)
+		jpu_buf_printf(b, ",\"pid\":%d", (int)e->pid);
+	else if (s->scope == JPU_SCOPE_USER)
+		jpu_buf_printf(b, ",\"uid\":%u", (unsigned)e->uid);
+	jpu_buf_puts(b, ",\"idle_policy\":");
+	jpu_buf_json_str(b, e->idle_policy == JPU_IDLE_BUSY   ? "busy"
+	                    : e->idle_policy == JPU_IDLE_EVEN ? "even"
+	                                                      : "none");
+
+	for (size_t i = 0; i < jpu_metrics_len; i++) {
+		const struct jpu_metric *m = &jpu_metrics[i];
+
+		if (!flag(s, m->present_off))
+			continue;
+		if (!open_obj || strcmp(open_obj, m->json_obj) != 0) {
+			if (open_obj) {
+				write_extras(b, open_obj, s);
+				jpu_buf_puts(b, "}");
+			}
+			jpu_buf_printf(b, ",\"%s\":{", m->json_obj);
+			open_obj = m->json_obj;
+		} else {
+			jpu_buf_puts(b, ",");
+		}
+		jpu_buf_printf(b, "\"%s\":", m->json_key);
+		if (!flag(s, m->limit_flag_off))
+			jpu_buf_puts(b, "null");
+		else
+			write_value(b, m, s);
+	}
+	if (open_obj) {
+		write_extras(b, open_obj, s);
+		jpu_buf_puts(b, "}");
+	}
+	jpu_buf_puts(b, ",\"diagnostics\":");
+	jpu_json_diagnostics(b, e);
+	jpu_buf_puts(b, "}");
+}

@@ -1,5 +1,300 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The CPython binding: thin, like psutil's C modules (STYLE rule 20). It
+ * parses arguments, runs libjpu with the GIL released, turns -errno into
+ * OSError and returns plain objects (JSON text that jpu/__init__.py loads).
+ * Names, units and defaults live in jpu/__init__.py.
+ */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_jpu", NULL, -1, NULL};
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jpu/jpu.h"
+
+typedef struct {
+	PyObject_HEAD jpu_engine *engine;
+} EngineObject;
+
+/* Log lines go to Python's logging through a callable set by __init__.py;
+ * the sampler thread must take the GIL to call it. */
+static PyObject *log_callable;
+
+static void log_to_python(int level, const char *msg, void *userdata)
+{
+	PyGILState_STATE g;
+	PyObject *r;
+
+	(void)userdata;
+	if (!log_callable || !Py_IsInitialized())
+		return;
+	g = PyGILState_Ensure();
+	r = PyObject_CallFunction(log_callable, "is", level, msg);
+	if (!r)
+		PyErr_Clear();
+	Py_XDECREF(r);
+	PyGILState_Release(g);
+}
+
+static PyObject *errno_error(int r, const char *what)
+{
+	errno = -r;
+	return PyErr_SetFromErrnoWithFilename(PyExc_OSError, what);
+}
+
+static int Engine_init(EngineObject *self, PyObject *args, PyObject *kw)
+{
+	static char *keywords[] = {"scope",   "pid",     "uid",           "sysfs",
+	                           "procfs",  "nvml",    "interval_usec", "idle_policy",
+	                           "history", "sensors", "state_file",    "mem_bytes",
+	                           "ncpu",    NULL};
+	int scope = 0, pid = 0, idle = 0;
+	long long uid = -1;
+	unsigned long long interval = 0, mem = 0;
+	unsigned history = 0, ncpu = 0;
+	const char *sysfs = NULL, *procfs = NULL, *nvml = NULL, *sensors = NULL, *state = NULL;
+	jpu_engine_opts o;
+	jpu_engine *e = NULL;
+	int r;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|iiLzzzKiIzzKI", keywords, &scope, &pid, &uid,
+	                                 &sysfs, &procfs, &nvml, &interval, &idle, &history,
+	                                 &sensors, &state, &mem, &ncpu))
+		return -1;
+	if (self->engine) {
+		PyErr_SetString(PyExc_RuntimeError, "engine already initialised");
+		return -1;
+	}
+	memset(&o, 0, sizeof o);
+	o.sz = sizeof o;
+	o.scope = (enum jpu_scope)scope;
+	o.pid = (pid_t)pid;
+	o.uid = (uid_t)uid;
+	o.sysfs_root = sysfs;
+	o.procfs_root = procfs;
+	o.nvml_library = nvml;
+	o.interval_usec = interval;
+	o.idle_policy = (enum jpu_idle_policy)idle;
+	o.history_len = history;
+	o.sensors = sensors;
+	o.state_file = state;
+	o.mem_bytes = mem;
+	o.ncpu = ncpu;
+	o.log = log_to_python;
+	Py_BEGIN_ALLOW_THREADS r = jpu_engine_new(&o, &e);
+	Py_END_ALLOW_THREADS if (r < 0)
+	{
+		errno_error(r, "jpu_engine_new");
+		return -1;
+	}
+	self->engine = e;
+	return 0;
+}
+
+static void Engine_dealloc(EngineObject *self)
+{
+	jpu_engine *e = self->engine;
+
+	self->engine = NULL;
+	Py_BEGIN_ALLOW_THREADS jpu_engine_free(e);
+	Py_END_ALLOW_THREADS Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static jpu_engine *need(EngineObject *self)
+{
+	if (!self->engine)
+		PyErr_SetString(PyExc_ValueError, "engine is closed");
+	return self->engine;
+}
+
+static PyObject *Engine_close(EngineObject *self, PyObject *unused)
+{
+	jpu_engine *e = self->engine;
+
+	self->engine = NULL;
+	Py_BEGIN_ALLOW_THREADS jpu_engine_free(e);
+	Py_END_ALLOW_THREADS Py_RETURN_NONE;
+}
+
+/* Calls returning 0/-errno with no result. */
+#define SIMPLE_CALL(fn, what)                                                                      \
+	static PyObject *Engine_##fn(EngineObject *self, PyObject *unused)                         \
+	{                                                                                          \
+		jpu_engine *e = need(self);                                                        \
+		int r;                                                                             \
+		if (!e)                                                                            \
+			return NULL;                                                               \
+		Py_BEGIN_ALLOW_THREADS r = jpu_engine_##fn(e);                                     \
+		Py_END_ALLOW_THREADS if (r < 0) return errno_error(r, what);                       \
+		return PyLong_FromLong(r);                                                         \
+	}
+
+SIMPLE_CALL(start, "jpu_engine_start")
+SIMPLE_CALL(stop, "jpu_engine_stop")
+SIMPLE_CALL(sample, "jpu_engine_sample")
+
+static PyObject *text_result(int r, char *text, const char *what)
+{
+	PyObject *o;
+
+	if (r == -EAGAIN)
+		Py_RETURN_NONE;
+	if (r < 0)
+		return errno_error(r, what);
+	o = PyUnicode_FromString(text);
+	free(text);
+	return o;
+}
+
+/* Calls returning text. */
+#define TEXT_CALL(name, call, what)                                                                \
+	static PyObject *Engine_##name(EngineObject *self, PyObject *unused)                       \
+	{                                                                                          \
+		jpu_engine *e = need(self);                                                        \
+		char *text = NULL;                                                                 \
+		int r;                                                                             \
+		if (!e)                                                                            \
+			return NULL;                                                               \
+		Py_BEGIN_ALLOW_THREADS r = call(e, &text);                                         \
+		Py_END_ALLOW_THREADS return text_result(r, text, what);                            \
+	}
+
+TEXT_CALL(json, jpu_engine_json, "jpu_engine_json")
+TEXT_CALL(prometheus, jpu_engine_prometheus, "jpu_engine_prometheus")
+TEXT_CALL(diagnostics_json, jpu_engine_diagnostics_json, "jpu_engine_diagnostics_json")
+TEXT_CALL(tracked_json, jpu_tracked_json, "jpu_tracked_json")
+
+static PyObject *Engine_history_json(EngineObject *self, PyObject *args)
+{
+	jpu_engine *e = need(self);
+	unsigned long long since = 0;
+	char *text = NULL;
+	int r;
+
+	if (!e || !PyArg_ParseTuple(args, "|K", &since))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS r = jpu_engine_history_json(e, since, &text);
+	Py_END_ALLOW_THREADS return text_result(r, text, "jpu_engine_history_json");
+}
+
+static PyObject *Engine_wait(EngineObject *self, PyObject *args)
+{
+	jpu_engine *e = need(self);
+	long long seq = 0;
+	unsigned long long timeout = 0;
+	int64_t r;
+
+	if (!e || !PyArg_ParseTuple(args, "LK", &seq, &timeout))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS r = jpu_engine_wait(e, seq, timeout);
+	Py_END_ALLOW_THREADS if (r == -ETIMEDOUT) Py_RETURN_NONE;
+	if (r < 0)
+		return errno_error((int)r, "jpu_engine_wait");
+	return PyLong_FromLongLong(r);
+}
+
+static PyObject *Engine_track(EngineObject *self, PyObject *args)
+{
+	jpu_engine *e = need(self);
+	const char *tag;
+	int pid, r;
+
+	if (!e || !PyArg_ParseTuple(args, "is", &pid, &tag))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS r = jpu_track(e, (pid_t)pid, tag);
+	Py_END_ALLOW_THREADS if (r < 0) return errno_error(r, "jpu_track");
+	Py_RETURN_NONE;
+}
+
+static PyObject *Engine_untrack(EngineObject *self, PyObject *args)
+{
+	jpu_engine *e = need(self);
+	const char *tag;
+	int r;
+
+	if (!e || !PyArg_ParseTuple(args, "s", &tag))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS r = jpu_untrack(e, tag);
+	Py_END_ALLOW_THREADS if (r == -ENOENT)
+	{
+		PyErr_SetString(PyExc_KeyError, tag);
+		return NULL;
+	}
+	if (r < 0)
+		return errno_error(r, "jpu_untrack");
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef Engine_methods[] = {
+        {"close", (PyCFunction)Engine_close, METH_NOARGS, "Stop sampling and free the engine."},
+        {"start", (PyCFunction)Engine_start, METH_NOARGS, "Start the sampler thread."},
+        {"stop", (PyCFunction)Engine_stop, METH_NOARGS, "Stop the sampler thread."},
+        {"sample", (PyCFunction)Engine_sample, METH_NOARGS, "Take one sample now."},
+        {"wait", (PyCFunction)Engine_wait, METH_VARARGS, "wait(seq, timeout_usec) -> seq|None"},
+        {"json", (PyCFunction)Engine_json, METH_NOARGS, "Latest sample as JSON text or None."},
+        {"prometheus", (PyCFunction)Engine_prometheus, METH_NOARGS, "Prometheus text."},
+        {"diagnostics_json", (PyCFunction)Engine_diagnostics_json, METH_NOARGS, "Diagnostics."},
+        {"tracked_json", (PyCFunction)Engine_tracked_json, METH_NOARGS, "Tracked trees."},
+        {"history_json", (PyCFunction)Engine_history_json, METH_VARARGS, "History since µs."},
+        {"track", (PyCFunction)Engine_track, METH_VARARGS, "track(pid, tag)"},
+        {"untrack", (PyCFunction)Engine_untrack, METH_VARARGS, "untrack(tag)"},
+        {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject EngineType = {
+        PyVarObject_HEAD_INIT(NULL, 0).tp_name = "jpu._jpu.Engine",
+        .tp_basicsize = sizeof(EngineObject),
+        .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+        .tp_doc = "libjpu engine (use jpu.Engine)",
+        .tp_new = PyType_GenericNew,
+        .tp_init = (initproc)Engine_init,
+        .tp_dealloc = (destructor)Engine_dealloc,
+        .tp_methods = Engine_methods,
+};
+
+static PyObject *set_log(PyObject *mod, PyObject *fn)
+{
+	Py_XDECREF(log_callable);
+	log_callable = fn == Py_None ? NULL : fn;
+	Py_XINCREF(log_callable);
+	Py_RETURN_NONE;
+}
+
+static PyObject *version(PyObject *mod, PyObject *unused)
+{
+	return PyUnicode_FromString(jpu_version());
+}
+
+static PyMethodDef module_methods[] = {
+        {"set_log", set_log, METH_O, "Set the callable(level, message) for engine logs."},
+        {"version", version, METH_NOARGS, "libjpu version."},
+        {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+        PyModuleDef_HEAD_INIT, "_jpu", "libjpu binding", -1, module_methods, NULL, NULL, NULL, NULL,
+};
+
 PyMODINIT_FUNC PyInit__jpu(void);
-PyMODINIT_FUNC PyInit__jpu(void) { return PyModule_Create(&mod); }
+PyMODINIT_FUNC PyInit__jpu(void)
+{
+	PyObject *m;
+
+	if (PyType_Ready(&EngineType) < 0)
+		return NULL;
+	m = PyModule_Create(&module);
+	if (!m)
+		return NULL;
+	Py_INCREF(&EngineType);
+	if (PyModule_AddObject(m, "Engine", (PyObject *)&EngineType) < 0) {
+		Py_DECREF(&EngineType);
+		Py_DECREF(m);
+		return NULL;
+	}
+	PyModule_AddIntConstant(m, "SCOPE_SYSTEM", JPU_SCOPE_SYSTEM);
+	PyModule_AddIntConstant(m, "SCOPE_USER", JPU_SCOPE_USER);
+	PyModule_AddIntConstant(m, "SCOPE_PROCESS", JPU_SCOPE_PROCESS);
+	return m;
+}

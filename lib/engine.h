@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The engine's internal state, shared by engine.c (construction, public
+ * API), accounting.c (the sampler tick, history, persistence) and the
+ * writers in export/.
+ */
+#ifndef JPU_ENGINE_H
+#define JPU_ENGINE_H
+
+#include <pthread.h>
+
+#include "internal.h"
+
+#define JPU_MAX_SENSORS   8
+#define JPU_MAX_GPUS      16
+#define JPU_MAX_DIAGS     16
+#define JPU_MAX_GPU_PROCS 1024
+
+/* One part (cpu, dram, psys, gpu) of a sample, in µW. */
+struct jpu_part {
+	bool present; /* unknown is not zero: absent parts are left out */
+	enum jpu_source source;
+	uint64_t usage_uw; /* attributed to the scope */
+	uint64_t total_uw; /* whole machine */
+	uint64_t idle_uw;  /* machine idle not attributed under the policy */
+	bool has_limit;
+	uint64_t limit_uw;
+	bool whole_device; /* GPU: no per-process figures, the whole device */
+};
+
+struct jpu_gpu_dev {
+	char name[64];
+	uint64_t total_uw, usage_uw;
+	bool has_limit;
+	uint64_t limit_uw;
+	uint64_t energy_uj; /* device energy since the engine started */
+};
+
+/* Cumulative energy in µJ per part, with sub-µJ remainders carried. */
+struct jpu_energy {
+	uint64_t cpu_uj, dram_uj, gpu_uj;
+	double cpu_rem, dram_rem, gpu_rem;
+};
+
+/* Everything one sample says; copied out under the lock. */
+struct jpu_snapshot {
+	int64_t seq;
+	uint64_t t_real_usec;
+	uint64_t interval_usec;
+	enum jpu_scope scope;
+	struct jpu_part cpu, dram, psys, gpu;
+	double share; /* scope share of host busy CPU time */
+	double mem_share;
+	unsigned n_gpus;
+	struct jpu_gpu_dev gpus[JPU_MAX_GPUS];
+	struct jpu_energy energy; /* cumulative, scope */
+	uint64_t energy_total_uj;
+	char basis[128]; /* estimate basis, "" when measured */
+};
+
+/* A tracked process tree (one per Jupyter kernel). */
+struct jpu_tracked {
+	char tag[128];
+	pid_t pid;
+	struct jpu_tree *tree;
+	bool alive;
+	bool have_prev;
+	uint64_t prev_ticks;
+	uint64_t last_ticks_delta;
+	uint64_t rss_bytes;
+	uint64_t power_uw;
+	struct jpu_energy energy;
+};
+
+struct jpu_hist {
+	uint64_t t_real_usec;
+	uint64_t cpu_uw, cpu_total_uw, dram_uw, gpu_uw;
+	bool has_cpu, has_dram, has_gpu;
+	uint64_t energy_uj;
+};
+
+/* Per-domain previous counter value, parallel to each sensor's domains. */
+struct jpu_dom_state {
+	bool have_prev;
+	uint64_t prev_uj;
+	uint64_t power_uw; /* this interval */
+	bool valid;        /* this interval produced a figure */
+	bool moved;        /* the counter has advanced since probe */
+};
+
+struct jpu_engine {
+	struct jpu_logger log;
+	int sysfs_fd, procfs_fd;
+	char *sysfs_root, *procfs_root, *nvml_library, *data_dir, *state_file, *sensor_list;
+	bool locks_ready;
+	enum jpu_scope scope;
+	pid_t pid;
+	uid_t uid;
+	enum jpu_idle_policy idle_policy;
+	uint64_t interval_usec;
+	unsigned history_len;
+
+	struct jpu_sensor sensors[JPU_MAX_SENSORS];
+	struct jpu_dom_state *dstate[JPU_MAX_SENSORS];
+	size_t n_sensors;
+	int cpu_sensor; /* index of the sensor giving packages, -1 */
+	int gpu_sensor; /* index of the sensor giving GPUs, -1 */
+	struct jpu_diag diags[JPU_MAX_DIAGS];
+	size_t n_diags;
+
+	struct jpu_proctab *proctab;
+	struct jpu_tree *tree; /* process scope */
+	struct jpu_user *user; /* user scope */
+
+	/* sampling state (under sample_lock) */
+	pthread_mutex_t sample_lock;
+	bool have_prev;
+	uint64_t prev_mono_usec;
+	struct jpu_host_cpu prev_host;
+	uint64_t prev_scope_ticks;
+	uint64_t (*clock_mono)(void); /* tests replace it */
+	uint64_t (*clock_real)(void);
+	struct jpu_gpu_proc *gpu_procs;
+
+	/* published state (under lock) */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct jpu_snapshot snap;
+	struct jpu_energy energy;
+	struct jpu_tracked *tracked;
+	size_t n_tracked;
+	struct jpu_hist *hist;
+	size_t hist_head, hist_count;
+
+	/* sampler thread */
+	pthread_t thread;
+	bool thread_running;
+	bool stop;
+};
+
+/* estimate.c; weak until that backend lands */
+const char *jpu_estimate_basis(const struct jpu_sensor *s) __attribute__((weak));
+
+/* accounting.c */
+int jpu_engine_tick(struct jpu_engine *e);
+int jpu_state_load(struct jpu_engine *e);
+int jpu_state_save(struct jpu_engine *e);
+
+/* Test hooks: replace the clocks (µs). */
+void jpu_engine_set_clocks(struct jpu_engine *e, uint64_t (*mono)(void), uint64_t (*real)(void));
+
+/* export/: writers over the metric table. The caller holds e->lock. */
+struct jpu_buf {
+	char *data;
+	size_t len, cap;
+	bool oom;
+};
+void jpu_buf_puts(struct jpu_buf *b, const char *s);
+void jpu_buf_printf(struct jpu_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void jpu_buf_json_str(struct jpu_buf *b, const char *s);
+/* value in micro-units printed as units with 6 decimals, from integers */
+void jpu_buf_micro(struct jpu_buf *b, uint64_t v);
+void jpu_buf_iso_time(struct jpu_buf *b, uint64_t t_usec);
+int jpu_buf_finish(struct jpu_buf *b, char **ret);
+
+void jpu_json_sample(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s);
+void jpu_json_diagnostics(struct jpu_buf *b, const struct jpu_engine *e);
+void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s);
+
+/* The metric table (export/metrics.c): one row per figure, read by both
+ * the JSON and the Prometheus writers. */
+enum jpu_metric_unit {
+	JPU_UNIT_MICRO, /* µW -> W, µJ -> J: printed /1e6 */
+	JPU_UNIT_RATIO, /* a double 0..1 */
+};
+
+struct jpu_metric {
+	const char *json_obj;  /* "cpu", "dram", ... or "energy_j" */
+	const char *json_key;  /* "usage", "total", ... */
+	const char *prom_name; /* NULL = JSON only */
+	const char *prom_type; /* "gauge" or "counter" */
+	const char *prom_help;
+	const char *prom_label; /* extra label pair "kind=\"usage\"" or NULL */
+	enum jpu_metric_unit unit;
+	/* where the value is and whether it is present */
+	size_t value_off;       /* offset in struct jpu_snapshot */
+	ssize_t present_off;    /* offset of a bool, -1 = always */
+	ssize_t limit_flag_off; /* limit: offset of has_limit (JSON null when false), -1 = none */
+};
+
+extern const struct jpu_metric jpu_metrics[];
+extern const size_t jpu_metrics_len;
+
+#endif /* JPU_ENGINE_H */
