@@ -383,4 +383,35 @@ int jpu_fake_parse_line(const char *s, size_t len, struct jpu_fake_line *ret);
 
 /* ---- end of sensors-a section ---- */
 
+/* ---- sensors-b: nvml and estimate backends (lib/sensors/) ---------------
+ * Added by the sensors-b work; only additions in this section. */
+
+/* estimate: what /proc/cpuinfo says about the CPUs. */
+struct jpu_cpuinfo {
+	char model[128];          /* first "model name", "" when none (Arm) */
+	unsigned nproc;           /* "processor" lines */
+	unsigned sockets;         /* distinct "physical id" values, 0 = none */
+	bool hypervisor;          /* "hypervisor" in flags: a VM */
+	unsigned arm_implementer; /* "CPU implementer", "CPU part" (Arm) */
+	unsigned arm_part;
+};
+/* Parse the content of /proc/cpuinfo. -EINVAL on garbage (a non-empty line
+ * without ':', a bad number, NUL bytes) or when there is no processor. */
+int jpu_parse_cpuinfo(const char *buf, size_t len, struct jpu_cpuinfo *ret);
+/* MemTotal and MemAvailable (bytes) from the content of /proc/meminfo. */
+int jpu_estimate_parse_meminfo(const char *buf, size_t len, uint64_t *ret_total,
+			       uint64_t *ret_avail);
+/* Microarchitecture of jpu_vcpu_table guessed from the CPU ("average" when
+ * nothing fits). Static string. */
+const char *jpu_estimate_guess_arch(const struct jpu_cpuinfo *ci);
+/* A cpuinfo model name as CodeCarbon's table spells it
+ * ("Intel(R) Xeon(R) CPU E5-2686 v4 @ 2.30GHz" -> "Intel Xeon E5-2686 v4"). */
+void jpu_estimate_tdp_name(const char *model, char *out, size_t size);
+/* The TDP table row for a cpuinfo model name, NULL when not listed. */
+const struct jpu_tdp_row *jpu_estimate_find_tdp(const char *model);
+/* Which model an estimate sensor uses, for display: "per-vCPU cascade_lake
+ * 0.64-3.97 W x 2 vCPU" or "TDP 280 W (AMD EPYC 7763) x 1 socket". Borrowed
+ * from the sensor until its close(); NULL for other sensors. */
+const char *jpu_estimate_basis(const struct jpu_sensor *s);
+
 #endif /* JPU_INTERNAL_H */
