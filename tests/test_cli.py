@@ -180,27 +180,73 @@ def test_equals_forms_and_scopes(jpu):
     assert json_lines(r.stdout)[0]["scope"] == "user"
 
 
-def test_fixture_root(jpu):
-    sysfs = FIXTURES / "intel-2s-dram" / "sys"
-    if not sysfs.is_dir():
-        pytest.skip(f"fixture {sysfs} not there yet")
-    r = run(jpu, "--json", "--count", "2", "--interval", "0.2", "--path.sysfs", str(sysfs),
-            "--path.procfs", "/proc", "--nvml", "")
+class Bumper:
+    """Advance every energy_uj of a copied fixture tree at a steady rate, as a
+    running machine would (in place, with pwrite, since the engine keeps the
+    files open)."""
+
+    def __init__(self, sysfs, watts_by_name):
+        import threading
+        self.files = []
+        for f in Path(sysfs).rglob("energy_uj"):
+            name = (f.parent / "name").read_text().strip()
+            w = next((v for k, v in watts_by_name.items() if name.startswith(k)), 0.0)
+            self.files.append((f, int(f.read_text()), w))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        t0 = time.monotonic()
+        while not self.stop.wait(0.01):
+            dt = time.monotonic() - t0
+            for f, start, w in self.files:
+                fd = os.open(f, os.O_WRONLY)
+                try:
+                    os.pwrite(fd, b"%d\n" % (start + int(w * dt * 1e6)), 0)
+                finally:
+                    os.close(fd)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+def test_fixture_root(jpu, tmp_path):
+    src = FIXTURES / "intel-2s-dram" / "sys"
+    if not src.is_dir():
+        pytest.skip(f"fixture {src} not there yet")
+    sysfs = tmp_path / "sys"
+    shutil.copytree(src, sysfs, symlinks=True)
+    # two packages at 10 W, two DRAM zones at 2 W; core is inside the package
+    with Bumper(sysfs, {"package": 10.0, "dram": 2.0, "core": 6.0}):
+        r = run(jpu, "--json", "--count", "3", "--interval", "0.3", "--path.sysfs", str(sysfs),
+                "--path.procfs", "/proc", "--nvml", "")
     assert r.returncode == 0, r.stderr
     samples = json_lines(r.stdout)
-    assert len(samples) == 2
+    assert len(samples) == 3
     for s in samples:
         check_sample(s)
-        assert s["cpu"]["source"] == "rapl"
-        assert "dram" in s and s["dram"]["source"] == "rapl"
+        assert s["cpu"]["source"] == "rapl", s
+        assert s["dram"]["source"] == "rapl"
         assert "psys" not in s  # the fixture has no psys zone
+        assert "gpu" not in s   # GPUs disabled: absent, not 0
+    last = samples[-1]
+    # cpu.total = packages + DRAM (24 W); core never added; timing jitter allowed
+    assert 24 * 0.7 <= last["cpu"]["total"] <= 24 * 1.3, last
+    assert 4 * 0.7 <= last["dram"]["total"] <= 4 * 1.3, last
+    assert last["cpu"]["usage"] <= last["cpu"]["total"] * 1.001
+    assert last["energy_j"]["total"] > samples[0]["energy_j"]["total"]
 
 
 def test_live_view_plain(jpu):
     r = run(jpu, "--count", "2", "--interval", "0.2")
     assert r.returncode == 0, r.stderr
     assert "\033[" not in r.stdout  # not a terminal: no escape sequences
-    assert r.stdout.count("sample ") == 2
+    assert len(re.findall(r" sample \d+ ", r.stdout)) == 2
     assert re.search(r"^CPU +usage +\d+\.\d{3} W", r.stdout, re.M)
     assert re.search(r"^Energy +\d+\.\d{3} J", r.stdout, re.M)
     if NO_RAPL:
