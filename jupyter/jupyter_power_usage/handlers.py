@@ -147,12 +147,16 @@ class EmapsProxyHandler(_BaseHandler):
             request_timeout=cfg.emaps_timeout,
             follow_redirects=False,
         )
-        response = await AsyncHTTPClient().fetch(request, raise_error=False)
-        if response.code == 599:
+        try:
+            response = await AsyncHTTPClient().fetch(request, raise_error=False)
+            error = response.error if response.code == 599 else None
+        except OSError as exc:  # connection refused, DNS failure...: raised, not a 599
+            response, error = None, exc
+        if response is None or error is not None:
             # No HTTP answer at all: timeout or connection failure.
             self.json_error(
-                504 if "timeout" in str(response.error).lower() else 502,
-                f"Electricity Maps did not answer: {response.error}",
+                504 if "timeout" in str(error).lower() else 502,
+                f"Electricity Maps at {cfg.emaps_base_url} did not answer: {error}",
             )
             return
         self.set_status(response.code)
