@@ -1,0 +1,388 @@
+/**
+ * The "Power Usage" panel: power over time (CPU, DRAM, GPU) and cumulative
+ * energy from the history endpoint, drawn with uPlot, the current figures of
+ * the scope, and energy per notebook/kernel. It polls only while open and
+ * while the page is visible.
+ */
+import { Message } from '@lumino/messaging';
+import { ISignal, Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+import uPlot from 'uplot';
+
+import {
+  MISSING,
+  formatEnergy,
+  formatIntensity,
+  formatMass,
+  formatPercent,
+  formatPower,
+  formatTime
+} from './format';
+import { Poller, PowerUsageModel } from './model';
+import { describeDiagnostics, isEstimated } from './topbar';
+import { IEnergy, IHistory, IHistoryPoint, IKernelRow } from './types';
+
+/** How much history the panel asks for when it opens, in seconds. */
+export const HISTORY_WINDOW_S = 15 * 60;
+/** The most points the panel keeps. */
+export const HISTORY_MAX_POINTS = 3600;
+
+export interface IPanelModelOptions {
+  fetchHistory: (since?: number) => Promise<IHistory>;
+  fetchKernels: () => Promise<IKernelRow[]>;
+  refreshRate: number;
+  document?: Document | null;
+}
+
+/** History and per-kernel rows, fetched incrementally while the panel is open. */
+export class PanelModel {
+  constructor(options: IPanelModelOptions) {
+    this._fetchHistory = options.fetchHistory;
+    this._fetchKernels = options.fetchKernels;
+    this.poller = new Poller({
+      tick: () => this._refresh(),
+      interval: options.refreshRate,
+      document: options.document
+    });
+  }
+
+  readonly poller: Poller;
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get points(): readonly IHistoryPoint[] {
+    return this._points;
+  }
+
+  get kernels(): readonly IKernelRow[] {
+    return this._kernels;
+  }
+
+  get error(): string | null {
+    return this._error;
+  }
+
+  private async _refresh(): Promise<boolean> {
+    const last = this._points[this._points.length - 1];
+    const since = last ? last.t : Date.now() / 1000 - HISTORY_WINDOW_S;
+    const [history, kernels] = await Promise.allSettled([
+      this._fetchHistory(since),
+      this._fetchKernels()
+    ]);
+    const errors: string[] = [];
+    if (history.status === 'fulfilled') {
+      for (const point of history.value.samples) {
+        if (typeof point.t === 'number' && (!last || point.t > last.t)) {
+          const tail = this._points[this._points.length - 1];
+          if (!tail || point.t > tail.t) {
+            this._points.push(point);
+          }
+        }
+      }
+      if (this._points.length > HISTORY_MAX_POINTS) {
+        this._points.splice(0, this._points.length - HISTORY_MAX_POINTS);
+      }
+    } else {
+      errors.push(`history: ${String(history.reason?.message ?? history.reason)}`);
+    }
+    if (kernels.status === 'fulfilled') {
+      this._kernels = kernels.value;
+    } else {
+      errors.push(`kernels: ${String(kernels.reason?.message ?? kernels.reason)}`);
+    }
+    this._error = errors.length ? errors.join('; ') : null;
+    this._changed.emit();
+    return errors.length === 0;
+  }
+
+  dispose(): void {
+    this.poller.dispose();
+    Signal.clearData(this);
+  }
+
+  private _fetchHistory: (since?: number) => Promise<IHistory>;
+  private _fetchKernels: () => Promise<IKernelRow[]>;
+  private _points: IHistoryPoint[] = [];
+  private _kernels: IKernelRow[] = [];
+  private _error: string | null = null;
+  private _changed = new Signal<this, void>(this);
+}
+
+function totalEnergy(energy: IEnergy | number | null | undefined): number | null {
+  if (typeof energy === 'number') {
+    return energy;
+  }
+  return typeof energy?.total === 'number' ? energy.total : null;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  parent: HTMLElement,
+  text?: string
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  parent.appendChild(node);
+  return node;
+}
+
+const SERIES_COLOURS = {
+  cpu: '#1976d2',
+  cpuTotal: '#90caf9',
+  dram: '#388e3c',
+  gpu: '#f57c00',
+  energy: '#7b1fa2'
+};
+
+/** The panel's content; wrapped in a MainAreaWidget by index.ts. */
+export class PowerPanel extends Widget {
+  constructor(model: PowerUsageModel, panelModel: PanelModel) {
+    super();
+    this._model = model;
+    this._panelModel = panelModel;
+    this.addClass('jp-PowerUsage-panel');
+
+    this._summary = el('section', 'jp-PowerUsage-summary', this.node);
+    this._notice = el('div', 'jp-PowerUsage-notice', this.node);
+    el('h3', 'jp-PowerUsage-heading', this.node, 'Power over time');
+    this._powerBox = el('div', 'jp-PowerUsage-chart jp-PowerUsage-powerChart', this.node);
+    el('h3', 'jp-PowerUsage-heading', this.node, 'Cumulative energy of the scope');
+    this._energyBox = el('div', 'jp-PowerUsage-chart jp-PowerUsage-energyChart', this.node);
+    el('h3', 'jp-PowerUsage-heading', this.node, 'Energy per notebook / kernel');
+    const table = el('table', 'jp-PowerUsage-kernels', this.node);
+    const head = el('tr', '', el('thead', '', table));
+    for (const title of ['Notebook / kernel', 'PID', 'Power', 'Energy', 'CPU', 'DRAM', 'GPU', 'Note']) {
+      el('th', '', head, title);
+    }
+    this._kernelBody = el('tbody', '', table);
+
+    this._model.changed.connect(this._renderSummary, this);
+    this._panelModel.changed.connect(this._renderData, this);
+    this._renderSummary();
+    this._renderData();
+  }
+
+  get panelModel(): PanelModel {
+    return this._panelModel;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._model.changed.disconnect(this._renderSummary, this);
+    this._panelModel.dispose();
+    this._powerPlot?.destroy();
+    this._energyPlot?.destroy();
+    super.dispose();
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this._panelModel.poller.start();
+    this._ensurePlots();
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this._panelModel.poller.stop();
+    super.onBeforeDetach(msg);
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._ensurePlots();
+    this._resizePlots();
+  }
+
+  protected onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    this._resizePlots();
+  }
+
+  private _width(): number {
+    return Math.max(300, (this._powerBox.clientWidth || this.node.clientWidth || 640) - 8);
+  }
+
+  private _ensurePlots(): void {
+    if (this._powerPlot || !this.isAttached) {
+      return;
+    }
+    const width = this._width();
+    const power = (u: uPlot, v: number | null) => formatPower(v);
+    this._powerPlot = new uPlot(
+      {
+        width,
+        height: 220,
+        series: [
+          {},
+          { label: 'CPU (scope)', stroke: SERIES_COLOURS.cpu, width: 2, value: power },
+          { label: 'CPU (machine)', stroke: SERIES_COLOURS.cpuTotal, width: 1, value: power },
+          { label: 'DRAM', stroke: SERIES_COLOURS.dram, width: 1.5, value: power },
+          { label: 'GPU', stroke: SERIES_COLOURS.gpu, width: 1.5, value: power }
+        ],
+        axes: [{}, { values: (u, ticks) => ticks.map(t => formatPower(t)), size: 60 }],
+        scales: { y: { range: (u, min, max) => [0, Math.max(1, max ?? 1) * 1.1] } }
+      },
+      this._powerData(),
+      this._powerBox
+    );
+    this._energyPlot = new uPlot(
+      {
+        width,
+        height: 160,
+        series: [
+          {},
+          {
+            label: 'Energy',
+            stroke: SERIES_COLOURS.energy,
+            width: 2,
+            value: (u, v) => formatEnergy(v)
+          }
+        ],
+        axes: [{}, { values: (u, ticks) => ticks.map(t => formatEnergy(t)), size: 70 }]
+      },
+      this._energyData(),
+      this._energyBox
+    );
+  }
+
+  private _resizePlots(): void {
+    if (!this._powerPlot || !this.isVisible) {
+      return;
+    }
+    const width = this._width();
+    this._powerPlot.setSize({ width, height: 220 });
+    this._energyPlot?.setSize({ width, height: 160 });
+  }
+
+  private _powerData(): uPlot.AlignedData {
+    const pts = this._panelModel.points;
+    return [
+      pts.map(p => p.t),
+      pts.map(p => num(p.cpu)),
+      pts.map(p => num(p.cpu_total)),
+      pts.map(p => num(p.dram)),
+      pts.map(p => num(p.gpu))
+    ] as uPlot.AlignedData;
+  }
+
+  private _energyData(): uPlot.AlignedData {
+    const pts = this._panelModel.points;
+    return [pts.map(p => p.t), pts.map(p => totalEnergy(p.energy_j))] as uPlot.AlignedData;
+  }
+
+  private _renderData(): void {
+    this._ensurePlots();
+    this._powerPlot?.setData(this._powerData());
+    this._energyPlot?.setData(this._energyData());
+    this.node.dataset.points = String(this._panelModel.points.length);
+
+    const body = this._kernelBody;
+    body.textContent = '';
+    const rows = this._panelModel.kernels;
+    if (!rows.length) {
+      const td = el('td', 'jp-PowerUsage-empty', el('tr', '', body), 'No running kernel.');
+      td.colSpan = 8;
+    }
+    for (const row of rows) {
+      const tr = el('tr', 'jp-PowerUsage-kernelRow', body);
+      tr.dataset.kernelId = row.kernel_id;
+      if (row.alive === false) {
+        tr.classList.add('jp-mod-dead');
+      }
+      const name = row.path || row.name || row.kernel_id;
+      const nameCell = el('td', '', tr, name);
+      nameCell.title = `${row.name ?? ''} ${row.kernel_id}`.trim();
+      el('td', '', tr, row.pid === null || row.pid === undefined ? MISSING : String(row.pid));
+      el('td', '', tr, formatPower(row.power_w));
+      el('td', '', tr, formatEnergy(row.energy_j?.total));
+      el('td', '', tr, formatEnergy(row.energy_j?.cpu));
+      el('td', '', tr, formatEnergy(row.energy_j?.dram));
+      el('td', '', tr, formatEnergy(row.energy_j?.gpu));
+      el('td', '', tr, row.note ?? (row.alive === false ? 'stopped' : ''));
+    }
+    this._renderNotice();
+  }
+
+  private _renderNotice(): void {
+    const errors: string[] = [];
+    if (this._panelModel.error) {
+      errors.push(`Could not update: ${this._panelModel.error}`);
+    }
+    this._notice.textContent = errors.join('\n');
+    this._notice.hidden = errors.length === 0;
+  }
+
+  private _renderSummary(): void {
+    const model = this._model;
+    const s = model.sample;
+    const box = this._summary;
+    box.textContent = '';
+    if (model.status === 'unavailable' || model.nothingMeasured) {
+      el('p', 'jp-PowerUsage-why', box,
+        (model.unavailable?.error ?? 'Power cannot be measured on this machine.') +
+        '\n' + describeDiagnostics(model.diagnostics));
+      return;
+    }
+    if (!s) {
+      el('p', '', box, model.error ? `Waiting for the server: ${model.error}` : 'Waiting for the first sample…');
+      return;
+    }
+    const dl = el('dl', 'jp-PowerUsage-figures', box);
+    const add = (term: string, value: string, note?: string) => {
+      el('dt', '', dl, term);
+      const dd = el('dd', '', dl, value);
+      if (note) {
+        el('span', 'jp-PowerUsage-note', dd, ` ${note}`);
+      }
+    };
+    add('Scope', s.scope ?? MISSING);
+    if (s.cpu) {
+      add('CPU', `${isEstimated(s.cpu) ? '≈ ' : ''}${formatPower(s.cpu.usage)}`,
+        `${isEstimated(s.cpu) ? '(estimated) ' : ''}of ${formatPower(s.cpu.total)} machine, share ${formatPercent(s.cpu.share)}, idle ${formatPower(s.cpu.idle)}, source ${s.cpu.source ?? MISSING}`);
+    }
+    if (s.dram) {
+      add('DRAM', formatPower(s.dram.usage ?? s.dram.total), `source ${s.dram.source ?? MISSING}`);
+    }
+    if (s.psys) {
+      add('Platform (psys)', formatPower(s.psys.total));
+    }
+    if (s.gpu) {
+      add('GPU', formatPower(s.gpu.usage), `of ${formatPower(s.gpu.total)}, ${s.gpu.devices?.length ?? 0} device(s), source ${s.gpu.source ?? MISSING}`);
+    }
+    const e = s.energy_j;
+    if (e) {
+      add('Energy so far', formatEnergy(e.total),
+        `CPU ${formatEnergy(e.cpu)}, DRAM ${formatEnergy(e.dram)}, GPU ${formatEnergy(e.gpu)}`);
+    }
+    if (s.emissions) {
+      add('Emissions so far', formatMass(s.emissions.g),
+        `at ${formatIntensity(s.emissions.intensity_g_per_kwh)} (${s.emissions.source ?? MISSING}${s.emissions.zone ? ', ' + s.emissions.zone : ''}, ${formatTime(s.emissions.time)})`);
+    } else {
+      add('Emissions so far', MISSING, 'no carbon intensity on the server yet');
+    }
+    if (s.diagnostics?.length) {
+      el('p', 'jp-PowerUsage-why', box, `Not measured:\n${describeDiagnostics(s.diagnostics)}`);
+    }
+  }
+
+  private _model: PowerUsageModel;
+  private _panelModel: PanelModel;
+  private _summary: HTMLElement;
+  private _notice: HTMLElement;
+  private _powerBox: HTMLDivElement;
+  private _energyBox: HTMLDivElement;
+  private _kernelBody: HTMLTableSectionElement;
+  private _powerPlot: uPlot | null = null;
+  private _energyPlot: uPlot | null = null;
+}

@@ -1,0 +1,391 @@
+/**
+ * The top-bar views: `cpu_power`, `gpu_power` and `emissions`. They only
+ * render what the model holds; all numbers go through format.ts.
+ */
+import { Widget } from '@lumino/widgets';
+
+import {
+  MISSING,
+  formatEnergy,
+  formatIntensity,
+  formatMass,
+  formatPercent,
+  formatPower,
+  formatTime
+} from './format';
+import { PowerUsageModel } from './model';
+import { SettingsState } from './settings';
+import { IDiagnostic, IPowerPart } from './types';
+
+/** Usage above this share of the limit turns the bar orange. */
+export const WARN_RATIO = 0.7;
+/** Usage above this share of the limit turns the bar red. */
+export const CRITICAL_RATIO = 0.9;
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const SPARK_W = 60;
+const SPARK_H = 16;
+
+export type PowerKind = 'cpu' | 'gpu';
+
+/** One line per diagnostic: what is missing, why, and how to fix it. */
+export function describeDiagnostics(diagnostics: IDiagnostic[]): string {
+  if (!diagnostics.length) {
+    return 'The server gave no reason.';
+  }
+  return diagnostics
+    .map(d => {
+      const head = [d.sensor, d.reason ? `(${d.reason})` : '']
+        .filter(Boolean)
+        .join(' ');
+      return `• ${head}${head && d.message ? ': ' : ''}${d.message ?? ''}`;
+    })
+    .join('\n');
+}
+
+/** Whether a part's figure is modelled rather than measured. */
+export function isEstimated(part: IPowerPart | null | undefined): boolean {
+  return part?.source === 'estimate';
+}
+
+/** The bar's state for a usage and a limit, or null when no bar is drawn. */
+export function barLevel(
+  usage: number | undefined,
+  limit: number | null | undefined
+): { ratio: number; level: 'normal' | 'warn' | 'critical' } | null {
+  if (
+    typeof usage !== 'number' ||
+    typeof limit !== 'number' ||
+    !Number.isFinite(limit) ||
+    limit <= 0
+  ) {
+    return null;
+  }
+  const ratio = Math.max(0, usage / limit);
+  const level =
+    ratio > CRITICAL_RATIO ? 'critical' : ratio > WARN_RATIO ? 'warn' : 'normal';
+  return { ratio, level };
+}
+
+/** The points of a sparkline polyline for values drawn in a w × h box. */
+export function sparklinePoints(
+  values: readonly number[],
+  w = SPARK_W,
+  h = SPARK_H
+): string {
+  if (!values.length) {
+    return '';
+  }
+  const max = Math.max(...values, 1e-9);
+  const step = values.length > 1 ? w / (values.length - 1) : 0;
+  return values
+    .map((v, i) => {
+      const x = values.length > 1 ? i * step : w;
+      const y = h - (Math.max(0, v) / max) * (h - 1) - 0.5;
+      return `${x.toFixed(1)},${y.toFixed(1)}`;
+    })
+    .join(' ');
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  parent?: HTMLElement
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (parent) {
+    parent.appendChild(node);
+  }
+  return node;
+}
+
+export interface IIndicatorOptions {
+  model: PowerUsageModel;
+  settings: SettingsState;
+  /** Open the Power Usage panel. */
+  openPanel?: () => void;
+}
+
+/**
+ * The CPU or GPU power item: label, value, a bar of usage against the limit,
+ * and on click a sparkline of recent values (a click on the sparkline opens
+ * the panel). The CPU item doubles as the one quiet "not available" indicator
+ * when nothing can be measured.
+ */
+export class PowerIndicator extends Widget {
+  constructor(kind: PowerKind, options: IIndicatorOptions) {
+    super();
+    this.kind = kind;
+    this._model = options.model;
+    this._settings = options.settings;
+    this._openPanel = options.openPanel;
+    this.addClass('jp-PowerUsage-indicator');
+    this.addClass(`jp-PowerUsage-${kind}`);
+    this.node.dataset.kind = kind;
+
+    const button = element('div', 'jp-PowerUsage-main', this.node);
+    button.setAttribute('role', 'button');
+    button.tabIndex = 0;
+    this._label = element('span', 'jp-PowerUsage-label', button);
+    this._value = element('span', 'jp-PowerUsage-value', button);
+    this._bar = element('span', 'jp-PowerUsage-bar', button);
+    this._barFill = element('span', 'jp-PowerUsage-barFill', this._bar);
+    this._spark = element('span', 'jp-PowerUsage-sparkline', this.node);
+    this._spark.setAttribute('role', 'button');
+    this._spark.title = 'Recent values; click for the Power Usage panel';
+    const svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('viewBox', `0 0 ${SPARK_W} ${SPARK_H}`);
+    svg.setAttribute('width', String(SPARK_W));
+    svg.setAttribute('height', String(SPARK_H));
+    this._polyline = document.createElementNS(SVG_NS, 'polyline');
+    svg.appendChild(this._polyline);
+    this._spark.appendChild(svg);
+    this._spark.hidden = true;
+
+    button.addEventListener('click', this._onClick);
+    button.addEventListener('keydown', (event: KeyboardEvent) => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        this._onClick();
+      }
+    });
+    this._spark.addEventListener('click', () => this._openPanel?.());
+
+    this._model.changed.connect(this._render, this);
+    this._settings.changed.connect(this._render, this);
+    this._render();
+  }
+
+  readonly kind: PowerKind;
+
+  /** Whether the sparkline is shown. */
+  get sparklineVisible(): boolean {
+    return !this._spark.hidden;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._model.changed.disconnect(this._render, this);
+    this._settings.changed.disconnect(this._render, this);
+    super.dispose();
+  }
+
+  private _onClick = (): void => {
+    if (this._quiet) {
+      // Nothing to plot: the panel says why at length.
+      this._openPanel?.();
+      return;
+    }
+    this._spark.hidden = !this._spark.hidden;
+    this._render();
+  };
+
+  private _render(): void {
+    const model = this._model;
+    const settings = this._settings.values;
+    const part = this.kind === 'cpu' ? model.cpu : model.gpu;
+    const label = this.kind === 'cpu' ? settings.cpuLabel : settings.gpuLabel;
+    this._label.textContent = label;
+
+    // The quiet indicator: the CPU item only, and only when there is nothing to show.
+    const noCpu = model.status !== 'loading' && !model.cpuAvailable;
+    this._quiet = this.kind === 'cpu' && noCpu;
+    this.toggleClass('jp-PowerUsage-unavailable', this._quiet);
+    if (this.kind === 'gpu') {
+      // The GPU item exists only where the sample has `gpu`, and never beside the quiet one.
+      this.setHidden(!model.gpuAvailable || model.nothingMeasured);
+    } else if (this._quiet && !model.nothingMeasured) {
+      // GPU measured but not CPU: let the GPU item speak, keep this one small.
+      this.setHidden(false);
+    }
+    if (this._quiet) {
+      this._renderQuiet(label);
+      return;
+    }
+
+    const usage = part?.usage;
+    const estimated = isEstimated(part);
+    const stale = model.status === 'error';
+    this.toggleClass('jp-PowerUsage-estimated', estimated);
+    this.toggleClass('jp-PowerUsage-stale', stale);
+    this._value.textContent =
+      (estimated ? '≈ ' : '') +
+      (model.status === 'loading' ? MISSING : formatPower(usage));
+
+    const bar = settings.indicatorBarDisabled
+      ? null
+      : barLevel(usage, part?.limit);
+    this._bar.hidden = bar === null;
+    if (bar) {
+      this._barFill.style.width = `${Math.min(100, bar.ratio * 100).toFixed(1)}%`;
+      this._bar.dataset.level = bar.level;
+      this._bar.classList.toggle('jp-mod-warn', bar.level === 'warn');
+      this._bar.classList.toggle('jp-mod-critical', bar.level === 'critical');
+    }
+
+    const values = this.kind === 'cpu' ? model.cpuValues : model.gpuValues;
+    this._polyline.setAttribute('points', sparklinePoints(values));
+    this.node.title = this._tooltip(label, part, estimated, stale);
+  }
+
+  private _renderQuiet(label: string): void {
+    const model = this._model;
+    this.removeClass('jp-PowerUsage-estimated');
+    this._bar.hidden = true;
+    this._spark.hidden = true;
+    this._value.textContent = 'n/a';
+    let why: string;
+    if (model.status === 'unavailable') {
+      why =
+        'Power cannot be measured here: ' +
+        (model.unavailable?.error ?? 'the power engine could not start.');
+    } else if (model.status === 'error' && !model.sample) {
+      why = `Power figures cannot be fetched from the server: ${model.error}`;
+    } else {
+      why = `${label} is not available on this machine.`;
+    }
+    this.node.title = `${why}\n${describeDiagnostics(model.diagnostics)}`;
+  }
+
+  private _tooltip(
+    label: string,
+    part: IPowerPart | null,
+    estimated: boolean,
+    stale: boolean
+  ): string {
+    const model = this._model;
+    const lines: string[] = [];
+    const scope = model.sample?.scope ? ` (scope: ${model.sample.scope})` : '';
+    lines.push(
+      `${label}: ${formatPower(part?.usage)}${scope}${estimated ? ' (estimated)' : ''}`
+    );
+    if (estimated) {
+      lines.push(
+        'Estimated: modelled from CPU utilisation, not measured by a power sensor.'
+      );
+    }
+    if (typeof part?.limit === 'number') {
+      lines.push(
+        `Limit: ${formatPower(part.limit)} (${formatPercent(
+          (part.usage ?? 0) / part.limit
+        )})`
+      );
+    }
+    if (typeof part?.total === 'number') {
+      lines.push(`Whole machine: ${formatPower(part.total)}`);
+    }
+    if (typeof part?.idle === 'number') {
+      lines.push(`Idle, not attributed: ${formatPower(part.idle)}`);
+    }
+    if (this.kind === 'cpu' && typeof model.sample?.dram?.total === 'number') {
+      lines.push(`DRAM (machine): ${formatPower(model.sample.dram.total)}`);
+    }
+    const energy = model.sample?.energy_j;
+    const joules = this.kind === 'cpu' ? energy?.cpu : energy?.gpu;
+    if (typeof joules === 'number') {
+      lines.push(`Energy so far: ${formatEnergy(joules)}`);
+    }
+    if (part?.source) {
+      lines.push(`Source: ${part.source}`);
+    }
+    if (stale) {
+      lines.push(`Last update failed (${model.error}); showing the last figures.`);
+    }
+    lines.push(
+      this.sparklineVisible
+        ? 'Click to hide recent values; click the sparkline for the panel.'
+        : 'Click to show recent values.'
+    );
+    return lines.join('\n');
+  }
+
+  private _model: PowerUsageModel;
+  private _settings: SettingsState;
+  private _openPanel?: () => void;
+  private _label: HTMLSpanElement;
+  private _value: HTMLSpanElement;
+  private _bar: HTMLSpanElement;
+  private _barFill: HTMLSpanElement;
+  private _spark: HTMLSpanElement;
+  private _polyline: SVGPolylineElement;
+  private _quiet = false;
+}
+
+/**
+ * The emissions item: the scope's grams of CO2-equivalent so far, as the
+ * server counts them (the same figure in every tab).
+ */
+export class EmissionsIndicator extends Widget {
+  constructor(options: IIndicatorOptions) {
+    super();
+    this._model = options.model;
+    this._openPanel = options.openPanel;
+    this.addClass('jp-PowerUsage-indicator');
+    this.addClass('jp-PowerUsage-emissions');
+    const main = element('div', 'jp-PowerUsage-main', this.node);
+    main.setAttribute('role', 'button');
+    element('span', 'jp-PowerUsage-label', main).textContent = 'CO₂e';
+    this._value = element('span', 'jp-PowerUsage-value', main);
+    main.addEventListener('click', () => this._openPanel?.());
+    this._model.changed.connect(this._render, this);
+    this._render();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._model.changed.disconnect(this._render, this);
+    super.dispose();
+  }
+
+  private _render(): void {
+    const model = this._model;
+    // With nothing measured the CPU item is the one quiet indicator.
+    this.setHidden(model.status === 'loading' || model.nothingMeasured);
+    const emissions = model.emissions;
+    if (!emissions || typeof emissions.g !== 'number') {
+      this.addClass('jp-PowerUsage-noData');
+      this._value.textContent = MISSING;
+      const carbon = model.diagnostics.filter(d =>
+        /carbon|intensity|emission|emaps|rte|gb/i.test(d.sensor ?? '')
+      );
+      this.node.title =
+        'No emissions figure yet: the server has no carbon intensity for this ' +
+        'machine (configure a provider or a country on the server).' +
+        (carbon.length ? `\n${describeDiagnostics(carbon)}` : '');
+      return;
+    }
+    this.removeClass('jp-PowerUsage-noData');
+    this._value.textContent = formatMass(emissions.g);
+    const lines = [
+      `Emissions so far: ${formatMass(emissions.g)} CO₂e` +
+        (model.sample?.scope ? ` (scope: ${model.sample.scope})` : ''),
+      `Carbon intensity: ${formatIntensity(emissions.intensity_g_per_kwh)}`
+    ];
+    if (emissions.source) {
+      lines.push(`Source: ${emissions.source}`);
+    }
+    if (emissions.zone) {
+      lines.push(`Zone: ${emissions.zone}`);
+    }
+    if (emissions.basis) {
+      lines.push(`Basis: ${emissions.basis}`);
+    }
+    if (emissions.time) {
+      lines.push(`Intensity as of: ${formatTime(emissions.time)}`);
+    }
+    const total = model.sample?.energy_j?.total;
+    if (typeof total === 'number') {
+      lines.push(`Energy so far: ${formatEnergy(total)}`);
+    }
+    this.node.title = lines.join('\n');
+  }
+
+  private _model: PowerUsageModel;
+  private _openPanel?: () => void;
+  private _value: HTMLSpanElement;
+}
