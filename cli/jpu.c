@@ -328,6 +328,33 @@ static int parse_carbon(struct cli *o, const char *name, const char *v)
 	return 0;
 }
 
+/* The backends jpu_engine_opts.sensors names (jpu.h), plus the test one. */
+static int check_sensor_list(const char *v)
+{
+	static const char *const names[] = {"rapl", "hwmon", "perf", "nvml", "estimate", "fake"};
+	const char *p = v;
+
+	if (!*v)
+		return usage_error("--sensors: expected a list such as rapl,estimate");
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		bool ok = false;
+
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (strlen(names[k]) == len && strncmp(p, names[k], len) == 0)
+				ok = true;
+		if (!ok)
+			return usage_error(
+			        "--sensors: unknown backend '%.*s' (expected rapl, hwmon, "
+			        "perf, nvml, estimate or fake)",
+			        (int)len, p);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
 /* Options that take a value, shared by `jpu` and `jpu run`. */
 static const char *const value_flags[] = {
         "--interval",   "--count",       "--scope",      "--pid",         "--uid",
@@ -389,8 +416,9 @@ static int parse_value_flag(struct cli *o, const char *name, const char *v)
 		return 0;
 	}
 	if (strcmp(name, "--sensors") == 0) {
-		if (!*v)
-			return usage_error("--sensors: expected a list such as rapl,estimate");
+		r = check_sensor_list(v);
+		if (r < 0)
+			return r;
 		o->sensors = v;
 		return 0;
 	}
@@ -1057,8 +1085,16 @@ static void print_run_summary(const struct cli *o, jpu_engine *e, const jpu_summ
 	const char *est = s->estimated ? "  (estimated)" : "";
 
 	fprintf(f, "\n Energy stats for '");
-	for (char **a = o->command; *a; a++)
-		fprintf(f, "%s%s", a == o->command ? "" : " ", *a);
+	for (char **a = o->command; *a; a++) {
+		if (a != o->command)
+			fputc(' ', f);
+		/* one line per summary: control characters are shown escaped */
+		for (const char *c = *a; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				fprintf(f, "\\x%02x", (unsigned)(unsigned char)*c);
+			else
+				fputc(*c, f);
+	}
 	fprintf(f, "' (pid %ld, ", (long)pid);
 	if (WIFSIGNALED(status))
 		fprintf(f, "killed by signal %d):\n\n", WTERMSIG(status));

@@ -106,6 +106,8 @@ def test_version(jpu):
     (["--idle-policy", "greedy"], "--idle-policy"),
     (["--history", "0"], "--history"),
     (["--sensors", ""], "--sensors"),
+    (["--sensors", "rapl,bogus"], "--sensors: unknown backend 'bogus'"),
+    (["--sensors", "rapl,,estimate"], "--sensors: unknown backend ''"),
     (["--path.sysfs="], "--path.sysfs"),
     (["--country", "FRA"], "--country"),
     (["--country", "F1"], "--country"),
@@ -252,6 +254,40 @@ def test_live_view_plain(jpu):
     if NO_RAPL:
         assert "ESTIMATED" in r.stdout
         assert re.search(r"^  rapl \((absent|permission|unsupported)\): \S", r.stdout, re.M)
+
+
+def test_live_view_tty(jpu):
+    """On a terminal every sample redraws the screen (cursor home, clear)."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([jpu, "--count", "2", "--interval", "0.2"], stdout=slave,
+                             stderr=subprocess.PIPE, close_fds=True)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the writer has gone
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert p.wait(timeout=10) == 0, p.stderr.read()
+    finally:
+        os.close(master)
+    text = out.decode()
+    # the waiting screen, then one redraw per sample
+    assert text.count("\033[H\033[2J") == 3, text
+    assert "CPU" in text.rsplit("\033[H\033[2J", 1)[1]
+
+
+def test_state_file(jpu, tmp_path):
+    state = tmp_path / "state"
+    r = run(jpu, "--json", "--count", "2", "--interval", "0.2", "--state-file", str(state),
+            "--history", "5")
+    assert r.returncode == 0, r.stderr
+    assert state.is_file() and state.stat().st_size > 0
 
 
 def test_sigint_stops_cleanly(jpu):
