@@ -402,6 +402,19 @@ static int rapl_probe(struct jpu_sensor *s, const struct jpu_probe_opts *o, stru
 			if (parent) {
 				d->package = parent->package;
 				d->die = parent->die;
+			} else {
+				/* the parent was skipped (no energy_uj): its name
+				 * still says which package this is */
+				char path[80], pname[64];
+				const char *colon = strrchr(zones[i].id, ':');
+
+				snprintf(path, sizeof path, "%.*s/name", (int)(colon - zones[i].id),
+				         zones[i].id);
+				if (jpu_read_str_at(pc_fd, path, pname, sizeof pname) == 0 &&
+				    kind_of(pname, &pkg, &die) == JPU_DOM_PACKAGE) {
+					d->package = pkg;
+					d->die = die;
+				}
 			}
 		}
 		d->has_energy = true;
