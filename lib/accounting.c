@@ -444,6 +444,9 @@ int jpu_engine_tick(struct jpu_engine *e)
 	add_energy(&e->energy, snap.cpu.present ? cpu_out.scope_uw : 0,
 	           snap.dram.present ? snap.dram.usage_uw : 0, snap.gpu.usage_uw, interval);
 	snap.energy = e->energy;
+	snap.has_cpu_sensor = e->cpu_sensor >= 0;
+	snap.has_dram_sensor = snap.has_cpu_sensor && e->has_dram_domain;
+	snap.has_gpu_sensor = e->gpu_sensor >= 0;
 	snap.energy_total_uj = e->energy.cpu_uj + e->energy.dram_uj + e->energy.gpu_uj;
 	/* tracked trees: attributed like a process scope over the same
 	 * interval (the idle policy applies to each) */

@@ -173,8 +173,10 @@ static int probe_sensors(struct jpu_engine *e)
 			return r;
 		if (r < 0)
 			continue;
-		if (e->cpu_sensor < 0 && has_kind(&e->sensors[idx], JPU_DOM_PACKAGE))
+		if (e->cpu_sensor < 0 && has_kind(&e->sensors[idx], JPU_DOM_PACKAGE)) {
 			e->cpu_sensor = (int)idx;
+			e->has_dram_domain = has_kind(&e->sensors[idx], JPU_DOM_DRAM);
+		}
 		if (e->gpu_sensor < 0 && has_kind(&e->sensors[idx], JPU_DOM_GPU))
 			e->gpu_sensor = (int)idx;
 	}

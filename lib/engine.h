@@ -55,7 +55,8 @@ struct jpu_snapshot {
 	struct jpu_gpu_dev gpus[JPU_MAX_GPUS];
 	struct jpu_energy energy; /* cumulative, scope */
 	uint64_t energy_total_uj;
-	char basis[128]; /* estimate basis, "" when measured */
+	bool has_cpu_sensor, has_dram_sensor, has_gpu_sensor; /* which energies exist */
+	char basis[128];                                      /* estimate basis, "" when measured */
 };
 
 /* A tracked process tree (one per Jupyter kernel). */
@@ -103,8 +104,9 @@ struct jpu_engine {
 	struct jpu_sensor sensors[JPU_MAX_SENSORS];
 	struct jpu_dom_state *dstate[JPU_MAX_SENSORS];
 	size_t n_sensors;
-	int cpu_sensor; /* index of the sensor giving packages, -1 */
-	int gpu_sensor; /* index of the sensor giving GPUs, -1 */
+	int cpu_sensor;       /* index of the sensor giving packages, -1 */
+	int gpu_sensor;       /* index of the sensor giving GPUs, -1 */
+	bool has_dram_domain; /* the CPU sensor measures DRAM */
 	struct jpu_diag diags[JPU_MAX_DIAGS];
 	size_t n_diags;
 

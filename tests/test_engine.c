@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The engine end to end on a synthetic machine: the fake backend's domains
+ * file and a throw-away /proc are rewritten between samples, and the clocks
+ * are replaced, so every figure is known exactly. Covers the domain logic
+ * (psys apart, wrap, reset), attribution and its conservation, idle
+ * policies, tracked trees, the history ring, the state file and the
+ * writers' rules (absent parts left out, never 0).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "engine.h"
+
+static uint64_t fake_mono = 1000000, fake_real = 1795600000000000ULL;
+
+static uint64_t clock_mono(void)
+{
+	return fake_mono;
+}
+
+static uint64_t clock_real(void)
+{
+	return fake_real;
+}
+
+static void advance(uint64_t usec)
+{
+	fake_mono += usec;
+	fake_real += usec;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* write dir/rel in place (same inode: counters may be held open) */
+static void put(const char *dir, const char *rel, const char *content)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	for (char *p = path + strlen(dir) + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(path, 0755);
+			*p = '/';
+		}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content))
+		perror(path);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The synthetic machine: host CPU ticks, processes, fake domains. */
+struct world {
+	char dir[64], sys[96], proc[96];
+	uint64_t busy, idle, steal;
+	uint64_t mem_total_kb, mem_avail_kb;
+};
+
+struct wproc {
+	int pid, ppid;
+	uint64_t utime, rss_pages;
+};
+
+static void w_stat(struct world *w)
+{
+	char buf[256];
+
+	/* user nice system idle iowait irq softirq steal guest guest_nice */
+	snprintf(buf, sizeof buf,
+	         "cpu  %llu 0 0 %llu 0 0 0 %llu 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n"
+	         "cpu1 0 0 0 0 0 0 0 0 0 0\nbtime 1\n",
+	         (unsigned long long)w->busy, (unsigned long long)w->idle,
+	         (unsigned long long)w->steal);
+	put(w->proc, "stat", buf);
+	snprintf(buf, sizeof buf, "MemTotal: %llu kB\nMemFree: 1 kB\nMemAvailable: %llu kB\n",
+	         (unsigned long long)w->mem_total_kb, (unsigned long long)w->mem_avail_kb);
+	put(w->proc, "meminfo", buf);
+}
+
+static void w_proc(struct world *w, const struct wproc *p)
+{
+	char rel[64], buf[512];
+
+	snprintf(rel, sizeof rel, "%d/stat", p->pid);
+	snprintf(buf, sizeof buf,
+	         "%d (p%d) S %d %d %d 0 -1 0 0 0 0 0 %llu 0 0 0 20 0 1 0 %d 1000 %llu 0\n", p->pid,
+	         p->pid, p->ppid, p->pid, p->pid, (unsigned long long)p->utime, p->pid,
+	         (unsigned long long)p->rss_pages);
+	put(w->proc, rel, buf);
+	snprintf(rel, sizeof rel, "%d/status", p->pid);
+	put(w->proc, rel, "Uid:\t0\t0\t0\t0\n");
+}
+
+static void w_domains(struct world *w, const char *text)
+{
+	put(w->sys, "fake/domains", text);
+}
+
+static void w_init(struct world *w)
+{
+	snprintf(w->dir, sizeof w->dir, "/tmp/jpu-test-engine-XXXXXX");
+	if (!mkdtemp(w->dir)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	snprintf(w->sys, sizeof w->sys, "%s/sys", w->dir);
+	snprintf(w->proc, sizeof w->proc, "%s/proc", w->dir);
+	mkdir(w->sys, 0755);
+	mkdir(w->proc, 0755);
+	w->busy = 1000;
+	w->idle = 1000;
+	w->steal = 0;
+	w->mem_total_kb = 4096;
+	w->mem_avail_kb = 2048;
+	w_stat(w);
+}
+
+static void w_fini(struct world *w)
+{
+	nftw(w->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static jpu_engine *w_engine(struct world *w, enum jpu_scope scope, pid_t pid,
+                            enum jpu_idle_policy policy, const char *state)
+{
+	jpu_engine_opts o = {.sz = sizeof o};
+	jpu_engine *e = NULL;
+	int r;
+
+	o.sysfs_root = w->sys;
+	o.procfs_root = w->proc;
+	o.sensors = "fake";
+	o.scope = scope;
+	o.pid = pid;
+	o.idle_policy = policy;
+	o.history_len = 4;
+	o.state_file = state;
+	r = jpu_engine_new(&o, &e);
+	CHECK_EQ_INT(r, 0);
+	if (r == 0)
+		jpu_engine_set_clocks(e, clock_mono, clock_real);
+	return e;
+}
+
+static char *json_of(jpu_engine *e)
+{
+	char *j = NULL;
+
+	CHECK_EQ_INT(jpu_engine_json(e, &j), 0);
+	return j ? j : strdup("");
+}
+
+static void test_system_psys_dram(void)
+{
+	struct world w;
+	jpu_engine *e;
+	jpu_summary s = {.sz = sizeof s};
+	char *j;
+
+	w_init(&w);
+	w_domains(&w, "package package-0 energy_uj=1000000 max=262143328850 limit=15000000\n"
+	              "dram dram energy_uj=0 max=65532610987\n"
+	              "psys psys energy_uj=0 max=262143328850\n"
+	              "core core energy_uj=0\n");
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	CHECK_EQ_INT(jpu_engine_sample(e), 0); /* baseline */
+	CHECK_EQ_INT(jpu_engine_json(e, &j), -EAGAIN);
+	advance(1000000);
+	w.busy += 50;
+	w.idle += 50;
+	w_stat(&w);
+	/* 10 W package, 2 W DRAM, 20 W psys, 8 W core over 1 s */
+	w_domains(&w, "package package-0 energy_uj=11000000 max=262143328850 limit=15000000\n"
+	              "dram dram energy_uj=2000000 max=65532610987\n"
+	              "psys psys energy_uj=20000000 max=262143328850\n"
+	              "core core energy_uj=8000000\n");
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_engine_summary(e, &s), 0);
+	/* psys is not added; core is inside the package */
+	CHECK_EQ_U64(s.cpu_total_uw, 12000000);
+	CHECK_EQ_U64(s.cpu_usage_uw, 12000000);
+	CHECK_EQ_U64(s.dram_total_uw, 2000000);
+	CHECK_EQ_U64(s.psys_uw, 20000000);
+	CHECK_EQ_U64(s.energy_uj, 12000000);
+	j = json_of(e);
+	CHECK(strstr(j, "\"cpu\":{\"usage\":12.000000,\"limit\":15.000000,\"total\":12.000000") !=
+	      NULL);
+	CHECK(strstr(j, "\"psys\":{\"total\":20.000000,\"source\":\"fake\"}") != NULL);
+	CHECK(strstr(j, "\"gpu\":{") == NULL); /* absent, never 0 */
+	CHECK(strstr(j, "\"energy_j\":{\"cpu\":10.000000,\"dram\":2.000000,\"total\":12.000000}") !=
+	      NULL);
+	CHECK(strstr(j, "\"time\":\"2026-11-25T") != NULL);
+	free(j);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
+static void test_wrap_and_reset(void)
+{
+	struct world w;
+	jpu_engine *e;
+	jpu_summary s = {.sz = sizeof s};
+	char *j;
+
+	w_init(&w);
+	w_domains(&w, "package p0 energy_uj=262143000000 max=262143328850\n"
+	              "package p1 energy_uj=5000000\n");
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	jpu_engine_sample(e);
+	advance(2000000);
+	/* p0 wraps: (262143328850 - 262143000000) + 671150 = 1000000 µJ in 2 s;
+	 * p1 moves 4 J */
+	w_domains(&w, "package p0 energy_uj=671150 max=262143328850\n"
+	              "package p1 energy_uj=9000000\n");
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	jpu_engine_summary(e, &s);
+	CHECK(s.has_cpu);
+	CHECK_EQ_U64(s.cpu_total_uw, 500000 + 2000000);
+	advance(1000000);
+	/* p1 goes backwards with no known range: a reset, the sum unknown */
+	w_domains(&w, "package p0 energy_uj=1671150 max=262143328850\n"
+	              "package p1 energy_uj=100\n");
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	jpu_engine_summary(e, &s);
+	CHECK(!s.has_cpu);
+	j = json_of(e);
+	CHECK(strstr(j, "\"cpu\":{") == NULL);
+	free(j);
+	/* and the next interval measures again from the new baseline */
+	advance(1000000);
+	w_domains(&w, "package p0 energy_uj=2671150 max=262143328850\n"
+	              "package p1 energy_uj=3000100\n");
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	jpu_engine_summary(e, &s);
+	CHECK(s.has_cpu);
+	CHECK_EQ_U64(s.cpu_total_uw, 4000000);
+	/* energy never went backwards: 2.5 W x 2 s + 4 W x 1 s */
+	CHECK_EQ_U64(s.energy_uj, 5000000 + 4000000);
+	/* a zero-length interval yields no sample */
+	CHECK_EQ_INT(jpu_engine_sample(e), 0);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
+/* Two disjoint trees and the idle: they add up to the machine. */
+static void test_conservation(void)
+{
+	struct world w;
+	struct wproc a = {100, 1, 0, 256}, a1 = {101, 100, 0, 256}, b = {200, 1, 0, 512};
+	jpu_engine *ea, *eb, *es;
+	jpu_summary sa = {.sz = sizeof sa}, sb = {.sz = sizeof sb}, ss = {.sz = sizeof ss};
+	double sum;
+
+	w_init(&w);
+	/* memory in use = 4096 - 2048 kB = 2 MiB = 512 pages: a tree holds
+	 * 512 pages (a + a1), b 512 pages... scale so shares add up to 1 */
+	w.mem_total_kb = 8192;
+	w.mem_avail_kb = 8192 - 4096;
+	w_stat(&w);
+	w_proc(&w, &a);
+	w_proc(&w, &a1);
+	w_proc(&w, &b);
+	w_domains(&w, "package p0 energy_uj=0\ndram d0 energy_uj=0\n");
+	ea = w_engine(&w, JPU_SCOPE_PROCESS, 100, JPU_IDLE_NONE, NULL);
+	eb = w_engine(&w, JPU_SCOPE_PROCESS, 200, JPU_IDLE_NONE, NULL);
+	es = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	jpu_engine_sample(ea);
+	jpu_engine_sample(eb);
+	jpu_engine_sample(es);
+	advance(1000000);
+	/* 60 busy ticks (a: 30 + 10, b: 20) and 140 idle ticks (+ 50 steal,
+	 * which counts nowhere) */
+	a.utime += 30;
+	a1.utime += 10;
+	b.utime += 20;
+	w.busy += 60;
+	w.idle += 140;
+	w.steal += 50;
+	w_proc(&w, &a);
+	w_proc(&w, &a1);
+	w_proc(&w, &b);
+	w_stat(&w);
+	w_domains(&w, "package p0 energy_uj=40000000\ndram d0 energy_uj=4000000\n");
+	CHECK_EQ_INT(jpu_engine_sample(ea), 1);
+	CHECK_EQ_INT(jpu_engine_sample(eb), 1);
+	CHECK_EQ_INT(jpu_engine_sample(es), 1);
+	jpu_engine_summary(ea, &sa);
+	jpu_engine_summary(eb, &sb);
+	jpu_engine_summary(es, &ss);
+	/* busy ratio 60/200 = 0.3: active 12 W of 40 W package, 1.2 W of 4 W
+	 * DRAM; a gets 40/60 of the package's active, half the DRAM */
+	CHECK_NEAR(sa.share, 40.0 / 60.0, 1e-6);
+	CHECK_NEAR(sa.cpu_usage_uw, 12e6 * 40 / 60 + 1.2e6 * 0.5, 2);
+	CHECK_NEAR(sb.cpu_usage_uw, 12e6 * 20 / 60 + 1.2e6 * 0.5, 2);
+	CHECK_NEAR(sa.cpu_idle_uw, 28e6 + 2.8e6, 2);
+	sum = (double)sa.cpu_usage_uw + (double)sb.cpu_usage_uw + (double)sa.cpu_idle_uw;
+	CHECK_NEAR(sum, (double)ss.cpu_total_uw, 0.01 * (double)ss.cpu_total_uw);
+	CHECK_EQ_U64(ss.cpu_total_uw, 44000000);
+	jpu_engine_free(ea);
+	jpu_engine_free(eb);
+	jpu_engine_free(es);
+
+	/* the original's arithmetic: the scope also takes its share of idle */
+	ea = w_engine(&w, JPU_SCOPE_PROCESS, 100, JPU_IDLE_BUSY, NULL);
+	jpu_engine_sample(ea);
+	advance(1000000);
+	a.utime += 30;
+	w.busy += 30;
+	w.idle += 70;
+	w_proc(&w, &a);
+	w_stat(&w);
+	w_domains(&w, "package p0 energy_uj=50000000\ndram d0 energy_uj=4000000\n");
+	CHECK_EQ_INT(jpu_engine_sample(ea), 1);
+	jpu_engine_summary(ea, &sa);
+	/* share 1.0 of the busy time: the whole package, DRAM unchanged (0 W) */
+	CHECK_NEAR(sa.cpu_usage_uw, 10e6, 2);
+	jpu_engine_free(ea);
+	w_fini(&w);
+}
+
+static void test_tracked_history_state(void)
+{
+	struct world w;
+	struct wproc k = {300, 1, 0, 0};
+	char state[128], *j = NULL;
+	jpu_engine *e;
+
+	w_init(&w);
+	w_proc(&w, &k);
+	w_domains(&w, "package p0 energy_uj=0\n");
+	snprintf(state, sizeof state, "%s/state", w.dir);
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
+	CHECK_EQ_INT(jpu_track(e, 300, "kernel-a"), 0);
+	CHECK_EQ_INT(jpu_track(e, 99999, "nope"), -ESRCH);
+	CHECK_EQ_INT(jpu_track(e, 300, ""), -EINVAL);
+	jpu_engine_sample(e);
+	for (int i = 1; i <= 6; i++) {
+		advance(1000000);
+		k.utime += 50;
+		w.busy += 100;
+		w.idle += 100;
+		w_proc(&w, &k);
+		w_stat(&w);
+		{
+			char d[64];
+
+			snprintf(d, sizeof d, "package p0 energy_uj=%d\n", i * 20000000);
+			w_domains(&w, d);
+		}
+		CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	}
+	/* 20 W, busy ratio 0.5, the kernel has half the busy time: 5 W */
+	CHECK_EQ_INT(jpu_tracked_json(e, &j), 0);
+	CHECK(j &&
+	      strstr(j, "\"tag\":\"kernel-a\",\"pid\":300,\"alive\":true,\"power_w\":5.000000") !=
+	              NULL);
+	CHECK(j && strstr(j, "\"total\":30.000000") != NULL);
+	free(j);
+	/* the ring keeps the last 4 samples; `since` filters */
+	CHECK_EQ_INT(jpu_engine_history_json(e, 0, &j), 0);
+	CHECK(j && strstr(j, "\"energy_j\":120.000000}]}") != NULL);
+	{
+		int n = 0;
+
+		for (const char *p = j; p && (p = strstr(p, "\"time\"")); p++)
+			n++;
+		CHECK_EQ_INT(n, 4);
+	}
+	free(j);
+	CHECK_EQ_INT(jpu_engine_history_json(e, fake_real - 1, &j), 0);
+	CHECK(j && strstr(j, "\"samples\":[{\"time\"") != NULL && !strstr(j, "},{"));
+	free(j);
+	jpu_engine_free(e);
+
+	/* a restart carries the totals over and re-tracking picks the tag up */
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
+	CHECK_EQ_INT(jpu_tracked_json(e, &j), 0);
+	CHECK(j && strstr(j, "\"tag\":\"kernel-a\"") && strstr(j, "\"alive\":false"));
+	free(j);
+	CHECK_EQ_INT(jpu_track(e, 300, "kernel-a"), 0);
+	jpu_engine_sample(e);
+	advance(1000000);
+	w_domains(&w, "package p0 energy_uj=140000000\n");
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	{
+		jpu_summary s = {.sz = sizeof s};
+
+		jpu_engine_summary(e, &s);
+		CHECK_EQ_U64(s.energy_uj, 120000000 + 20000000);
+	}
+	CHECK_EQ_INT(jpu_untrack(e, "kernel-a"), 0);
+	CHECK_EQ_INT(jpu_untrack(e, "kernel-a"), -ENOENT);
+	jpu_engine_free(e);
+
+	/* a corrupt state file is reported and ignored, never half-loaded */
+	put(w.dir, "state", "jpu-state 1\nscope 1 2\n");
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
+	CHECK(e != NULL);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
+static void test_bad_options(void)
+{
+	jpu_engine_opts o = {.sz = sizeof o};
+	jpu_engine *e = NULL;
+
+	o.sysfs_root = "/nonexistent-jpu";
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), -ENOENT);
+	CHECK(e == NULL);
+	o.sysfs_root = NULL;
+	o.interval_usec = 5;
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), -EINVAL);
+	o.interval_usec = 0;
+	o.scope = (enum jpu_scope)7;
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), -EINVAL);
+	o.scope = JPU_SCOPE_PROCESS;
+	o.pid = 0x3ffffff0;
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), -ESRCH);
+	CHECK(jpu_engine_free(NULL) == NULL);
+	CHECK_EQ_INT(jpu_scope_from_string("sys"), JPU_SCOPE_SYSTEM);
+	CHECK_EQ_INT(jpu_scope_from_string("bogus"), -EINVAL);
+	CHECK_EQ_INT(jpu_idle_policy_from_string("even"), JPU_IDLE_EVEN);
+}
+
+/* The sampler thread on the real machine: samples arrive at the interval. */
+static void test_thread(void)
+{
+	jpu_engine_opts o = {.sz = sizeof o};
+	jpu_engine *e = NULL;
+	int64_t seq;
+
+	o.interval_usec = 50000;
+	o.nvml_library = "";
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), 0);
+	if (!e)
+		return;
+	CHECK_EQ_INT(jpu_engine_start(e), 0);
+	CHECK_EQ_INT(jpu_engine_start(e), 0);
+	seq = jpu_engine_wait(e, 0, 2000000);
+	CHECK(seq >= 1);
+	CHECK(jpu_engine_wait(e, seq, 2000000) > seq);
+	CHECK_EQ_INT(jpu_engine_stop(e), 0);
+	CHECK_EQ_INT(jpu_engine_wait(e, seq + 100, 100000), -ETIMEDOUT);
+	jpu_engine_free(e);
+}
+
+int main(void)
+{
+	test_system_psys_dram();
+	test_wrap_and_reset();
+	test_conservation();
+	test_tracked_history_state();
+	test_bad_options();
+	test_thread();
+	return check_summary();
+}
