@@ -24,7 +24,7 @@
 
 #define MAX_CHAIN 8
 /* First retry after a failure; doubled on each further failure up to the
- * provider's cadence, or to what the server's Retry-After asks. */
+ * provider's cadence. A Retry-After header overrides it. */
 #define BACKOFF_MIN_USEC (30ULL * JPU_USEC_PER_SEC)
 /* The fetch thread re-walks the chain at least this often. */
 #define WALK_MAX_USEC (60ULL * JPU_USEC_PER_SEC)
@@ -746,10 +746,16 @@ static void fail_locked(struct jpu_carbon *c, struct prov *p, int err, uint64_t 
 		/* the request or the answer is wrong: retrying soon will not help */
 		b = cap;
 	}
-	if (retry_after_usec > b)
-		b = retry_after_usec < JPU_CARBON_STALE_MAX_USEC ? retry_after_usec
-		                                                 : JPU_CARBON_STALE_MAX_USEC;
 	p->backoff_usec = b;
+	/* the server's Retry-After (429, 503) says when it wants us back: that
+	 * time, not sooner and not needlessly later, within 1 s .. 6 h */
+	if (retry_after_usec) {
+		b = retry_after_usec;
+		if (b < JPU_USEC_PER_SEC)
+			b = JPU_USEC_PER_SEC;
+		if (b > JPU_CARBON_STALE_MAX_USEC)
+			b = JPU_CARBON_STALE_MAX_USEC;
+	}
 	p->next_due_mono_usec = now_mono + b;
 	if (p->last_err != err)
 		jpu_logf(&c->log, JPU_LOG_WARNING,
