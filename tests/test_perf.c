@@ -139,6 +139,7 @@ static const struct jpu_perf_sys fake_sys = {fake_open, fake_read, NULL};
 static void reset_fake(void)
 {
 	memset(&fake, 0, sizeof fake);
+	fake.count = 1ULL << 32; /* 1 J: a counting event */
 	jpu_perf_set_sys(&fake_sys);
 }
 
@@ -214,6 +215,14 @@ static void test_open_errors(void)
 	CHECK_EQ_INT(probe_sensor(&jpu_sensor_perf, fd, &s, &diag), -EACCES);
 	CHECK_EQ_INT(diag.reason, JPU_REASON_PERMISSION);
 	CHECK(strstr(diag.message, "perf_event_paranoid") != NULL);
+	CHECK_EQ_U64(s.n_domains, 0);
+	close_sensor(&s);
+	/* events that open but stay at 0 (a KVM guest here does this) */
+	fake.fail_open = 0;
+	fake.count = 0;
+	CHECK_EQ_INT(probe_sensor(&jpu_sensor_perf, fd, &s, &diag), -ENOENT);
+	CHECK_EQ_INT(diag.reason, JPU_REASON_ABSENT);
+	CHECK(strstr(diag.message, "never count") != NULL);
 	CHECK_EQ_U64(s.n_domains, 0);
 	close_sensor(&s);
 	fake.fail_open = -ENOENT;

@@ -25,12 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
 
 #include "../internal.h"
 
 #define PERF_MAX_PACKAGES 256
+#define PERF_SETTLE_MS    10
 
 /* ---- strict parsers ------------------------------------------------------ */
 
@@ -289,11 +291,44 @@ static int perf_read(struct jpu_sensor *s, const struct jpu_sense_ctx *ctx)
 	return ok ? 0 : -EIO;
 }
 
+/* A perf count starts at 0 when the event is opened; RAPL updates its
+ * counters about every millisecond, and even an idle package draws well
+ * over 2^-32 J in that time. Some hypervisors (seen on a KVM guest) expose
+ * the power PMU but the counters stay at 0 for ever: reporting those would
+ * be a silent 0 W. So wait a little once, then drop events still at 0. */
+static size_t drop_idle(struct jpu_sensor *s)
+{
+	struct perf_state *st = s->priv;
+	struct timespec ts = {0, PERF_SETTLE_MS * 1000000L};
+	size_t kept = 0, dead = 0;
+
+	if (s->n_domains == 0)
+		return 0;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	for (size_t i = 0; i < s->n_domains; i++) {
+		read_one(s, i);
+		if (s->domains[i].valid && s->domains[i].energy_uj == 0) {
+			jpu_logf(s->log, JPU_LOG_WARNING, "perf: %s does not count, skipped",
+			         s->domains[i].id);
+			close(s->domains[i].fd);
+			dead++;
+			continue;
+		}
+		s->domains[kept] = s->domains[i];
+		st->scale[kept] = st->scale[i];
+		kept++;
+	}
+	s->n_domains = kept;
+	return dead;
+}
+
 static int perf_probe(struct jpu_sensor *s, const struct jpu_probe_opts *o, struct jpu_diag *diag)
 {
 	struct perf_state *st;
 	int pkg_cpu[PERF_MAX_PACKAGES];
 	int pmu_fd, npkg, r, open_err = 0;
+	size_t n_dead;
 	uint64_t type;
 
 	s->log = o->log;
@@ -375,10 +410,19 @@ static int perf_probe(struct jpu_sensor *s, const struct jpu_probe_opts *o, stru
 			else
 				snprintf(d->name, sizeof d->name, "%s", perf_events[e].name);
 			snprintf(d->id, sizeof d->id, "perf:%s:%d", perf_events[e].event, p);
-			read_one(s, s->n_domains - 1);
 			if (!perf_events[e].per_package)
 				break;
 		}
+	}
+	n_dead = drop_idle(s);
+	if (s->n_domains == 0 && n_dead) {
+		diag->reason = JPU_REASON_ABSENT;
+		snprintf(diag->message, sizeof diag->message,
+		         "perf: the power PMU's events open but never count (%zu read 0 after "
+		         "%u ms): a virtual machine exposing RAPL events without the counters",
+		         n_dead, PERF_SETTLE_MS);
+		r = -ENOENT;
+		goto fail;
 	}
 	if (s->n_domains == 0) {
 		if (open_err == -EACCES || open_err == -EPERM) {
