@@ -127,7 +127,7 @@ class PowerCollector:
             tracked = svc.tracked()
         except Exception:  # noqa: BLE001
             return
-        if "jpu_kernel_power_watts" not in seen:
+        if "jpu_kernel_power_watts" not in seen and "jpu_tracked_power_watts" not in seen:
             power = GaugeMetricFamily(
                 "jpu_kernel_power_watts",
                 "Power attributed to a Jupyter kernel's process tree",
@@ -138,7 +138,7 @@ class PowerCollector:
                 if watts is not None:
                     power.add_metric([tag], watts)
             yield power
-        if "jpu_kernel_energy_joules" not in seen:
+        if "jpu_kernel_energy_joules" not in seen and "jpu_tracked_energy_joules" not in seen:
             energy = CounterMetricFamily(
                 "jpu_kernel_energy_joules",
                 "Cumulative energy attributed to a Jupyter kernel's process tree, by part",

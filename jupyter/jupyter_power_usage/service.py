@@ -8,6 +8,7 @@ every endpoint answers 503 with the reason (``PowerService.error``).
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import threading
@@ -30,6 +31,22 @@ def _describe_error(exc: BaseException) -> str:
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror}{where}"
     return str(exc) or type(exc).__name__
+
+
+class _Capture(logging.Handler):
+    """Keeps the engine's log messages (its reasons: which root, which file) and forwards them
+    to the server's log."""
+
+    def __init__(self, log: Any):
+        super().__init__(logging.DEBUG)
+        self.server_log = log
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            self.messages.append(message)
+        self.server_log.log(record.levelno, "jpu: %s", message)
 
 
 class PowerService:
@@ -73,6 +90,8 @@ class PowerService:
         elif cfg.measurement_scope == "user":
             kwargs["uid"] = self.uid
         engine = None
+        self._capture = _Capture(self.log)
+        logging.getLogger("jpu").addHandler(self._capture)
         try:
             engine = jpu.Engine(**kwargs)
             engine.start()
@@ -87,11 +106,13 @@ class PowerService:
                     engine.close()
                 except Exception:  # noqa: BLE001
                     pass
+            reasons = "; ".join(self._capture.messages[-3:]) or _describe_error(exc)
             self._fail(
                 f"the power engine failed to start (sysfs {cfg.sysfs_path}, procfs "
-                f"{cfg.procfs_path}): {_describe_error(exc)}",
+                f"{cfg.procfs_path}): {reasons}",
                 diagnostics,
             )
+            self._release_log()
             return
         self.engine = engine
         self.log.info(
@@ -126,7 +147,14 @@ class PowerService:
                 "jupyter_power_usage: no jpud socket at %s; sampling in-process", path
             )
 
+    def _release_log(self) -> None:
+        capture = getattr(self, "_capture", None)
+        if capture is not None:
+            logging.getLogger("jpu").removeHandler(capture)
+            self._capture = None
+
     def stop(self) -> None:
+        self._release_log()
         engine, self.engine = self.engine, None
         if engine is None:
             return

@@ -30,6 +30,7 @@ async def test_engine_failure_is_503_with_reason(jp_fetch, tmp_path):
         assert err.value.code == 503, path
         body = json.loads(err.value.response.body)
         assert str(tmp_path / "empty-proc") in body["error"]
+        assert "No such file or directory" in body["error"]
         assert isinstance(body["diagnostics"], list)
     metrics = (await jp_fetch("metrics")).body.decode()
     assert "jpu_engine_up 0.0" in metrics
