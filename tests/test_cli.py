@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """End-to-end tests of jpu(1): they run the built binary.
 
-The binary is $JPU_BIN, else build/cli/jpu under the repository root. A
+The binary is $JPU_BIN, else cli/jpu in $JPU_BUILD_DIR, else build/cli/jpu under
+the repository root. A
 missing binary fails every test (it is not a reason to skip). Tests that need
 a fixture tree made by the sensor work skip, with the reason, only while that
 tree is absent.
 """
+
 import json
 import os
 import re
@@ -28,10 +30,17 @@ NO_RAPL = not any(Path("/sys/class/powercap").glob("intel-rapl*/energy_uj"))
 
 @pytest.fixture(scope="session")
 def jpu():
-    path = Path(os.environ.get("JPU_BIN") or ROOT / "build" / "cli" / "jpu")
+    """$JPU_BIN, else cli/jpu in $JPU_BUILD_DIR (as CI exports it), else build/cli/jpu."""
+    if os.environ.get("JPU_BIN"):
+        path = Path(os.environ["JPU_BIN"])
+    else:
+        build = Path(os.environ.get("JPU_BUILD_DIR") or ROOT / "build")
+        path = build / "cli" / "jpu"
     if not (path.is_file() and os.access(path, os.X_OK)):
-        pytest.fail(f"jpu binary not found at {path}: build it (meson setup build && "
-                    f"ninja -C build) or set JPU_BIN")
+        pytest.fail(
+            f"jpu binary not found at {path}: build it (meson setup build && "
+            f"ninja -C build) or set JPU_BIN"
+        )
     return str(path)
 
 
@@ -68,10 +77,29 @@ def test_help(jpu):
     r = run(jpu, "--help")
     assert r.returncode == 0
     assert r.stdout.startswith("Usage: jpu")
-    for flag in ("--json", "--interval", "--count", "--scope", "--pid", "--uid", "--path.sysfs",
-                 "--path.procfs", "--nvml", "--idle-policy", "--sensors", "--history",
-                 "--state-file", "--country", "--intensity", "--carbon-provider", "--pue",
-                 "--emaps-token", "--carbon-url", "--version", "jpu run"):
+    for flag in (
+        "--json",
+        "--interval",
+        "--count",
+        "--scope",
+        "--pid",
+        "--uid",
+        "--path.sysfs",
+        "--path.procfs",
+        "--nvml",
+        "--idle-policy",
+        "--sensors",
+        "--history",
+        "--state-file",
+        "--country",
+        "--intensity",
+        "--carbon-provider",
+        "--pue",
+        "--emaps-token",
+        "--carbon-url",
+        "--version",
+        "jpu run",
+    ):
         assert flag in r.stdout, flag
     assert run(jpu, "-h").stdout == r.stdout
 
@@ -82,51 +110,54 @@ def test_version(jpu):
     assert re.fullmatch(r"jpu \d+\.\d+\.\d+\S*\n", r.stdout)
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--interval", "abc"], "--interval: expected a positive number of seconds, got 'abc'"),
-    (["--interval", "0"], "--interval"),
-    (["--interval", "-1"], "--interval"),
-    (["--interval", "nan"], "--interval"),
-    (["--interval", "inf"], "--interval"),
-    (["--interval", "0x10"], "--interval"),
-    (["--interval", " 1"], "--interval"),
-    (["--interval", "1x"], "--interval"),
-    (["--interval"], "--interval: missing value"),
-    (["--count", "1x"], "--count"),
-    (["--count", "-1"], "--count"),
-    (["--count", "0"], "--count"),
-    (["--count", "99999999999999999999999"], "--count"),
-    (["--scope", "galaxy"], "--scope"),
-    (["--scope", "process"], "--pid"),
-    (["--pid", "0"], "--pid"),
-    (["--pid", "abc"], "--pid"),
-    (["--pid", "1", "--scope", "user"], "--pid"),
-    (["--uid", "-1"], "--uid"),
-    (["--uid", "root"], "--uid"),
-    (["--idle-policy", "greedy"], "--idle-policy"),
-    (["--history", "0"], "--history"),
-    (["--sensors", ""], "--sensors"),
-    (["--sensors", "rapl,bogus"], "--sensors: unknown backend 'bogus'"),
-    (["--sensors", "rapl,,estimate"], "--sensors: unknown backend ''"),
-    (["--path.sysfs="], "--path.sysfs"),
-    (["--country", "FRA"], "--country"),
-    (["--country", "F1"], "--country"),
-    (["--intensity", "-5"], "--intensity"),
-    (["--intensity", "nan"], "--intensity"),
-    (["--pue", "0.9"], "--pue"),
-    (["--carbon-provider", "coal"], "--carbon-provider"),
-    (["--carbon-url", "rte"], "--carbon-url"),
-    (["--carbon-url", "rte=ftp://x"], "--carbon-url"),
-    (["--carbon-url", "xx=http://x"], "--carbon-url"),
-    (["--emaps-token", ""], "--emaps-token"),
-    (["--bogus"], "unknown option '--bogus'"),
-    (["--json=1"], "unknown option '--json'"),
-    (["stray"], "unexpected argument 'stray'"),
-    (["run"], "missing COMMAND"),
-    (["run", "--pid", "1", "--", "true"], "run"),
-    (["run", "--count", "2", "--", "true"], "--count"),
-    (["run", "--interval", "zero", "--", "true"], "--interval"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--interval", "abc"], "--interval: expected a positive number of seconds, got 'abc'"),
+        (["--interval", "0"], "--interval"),
+        (["--interval", "-1"], "--interval"),
+        (["--interval", "nan"], "--interval"),
+        (["--interval", "inf"], "--interval"),
+        (["--interval", "0x10"], "--interval"),
+        (["--interval", " 1"], "--interval"),
+        (["--interval", "1x"], "--interval"),
+        (["--interval"], "--interval: missing value"),
+        (["--count", "1x"], "--count"),
+        (["--count", "-1"], "--count"),
+        (["--count", "0"], "--count"),
+        (["--count", "99999999999999999999999"], "--count"),
+        (["--scope", "galaxy"], "--scope"),
+        (["--scope", "process"], "--pid"),
+        (["--pid", "0"], "--pid"),
+        (["--pid", "abc"], "--pid"),
+        (["--pid", "1", "--scope", "user"], "--pid"),
+        (["--uid", "-1"], "--uid"),
+        (["--uid", "root"], "--uid"),
+        (["--idle-policy", "greedy"], "--idle-policy"),
+        (["--history", "0"], "--history"),
+        (["--sensors", ""], "--sensors"),
+        (["--sensors", "rapl,bogus"], "--sensors: unknown backend 'bogus'"),
+        (["--sensors", "rapl,,estimate"], "--sensors: unknown backend ''"),
+        (["--path.sysfs="], "--path.sysfs"),
+        (["--country", "FRA"], "--country"),
+        (["--country", "F1"], "--country"),
+        (["--intensity", "-5"], "--intensity"),
+        (["--intensity", "nan"], "--intensity"),
+        (["--pue", "0.9"], "--pue"),
+        (["--carbon-provider", "coal"], "--carbon-provider"),
+        (["--carbon-url", "rte"], "--carbon-url"),
+        (["--carbon-url", "rte=ftp://x"], "--carbon-url"),
+        (["--carbon-url", "xx=http://x"], "--carbon-url"),
+        (["--emaps-token", ""], "--emaps-token"),
+        (["--bogus"], "unknown option '--bogus'"),
+        (["--json=1"], "unknown option '--json'"),
+        (["stray"], "unexpected argument 'stray'"),
+        (["run"], "missing COMMAND"),
+        (["run", "--pid", "1", "--", "true"], "run"),
+        (["run", "--count", "2", "--", "true"], "--count"),
+        (["run", "--interval", "zero", "--", "true"], "--interval"),
+    ],
+)
 def test_usage_errors(jpu, args, needle):
     r = run(jpu, *args)
     assert r.returncode == 2, (args, r.stderr)
@@ -163,8 +194,15 @@ def test_json_real_machine(jpu):
 
 
 def test_equals_forms_and_scopes(jpu):
-    r = run(jpu, "--json", "--count=1", "--interval=0.2", "--path.procfs=/proc",
-            "--scope=sys", "--nvml=none")
+    r = run(
+        jpu,
+        "--json",
+        "--count=1",
+        "--interval=0.2",
+        "--path.procfs=/proc",
+        "--scope=sys",
+        "--nvml=none",
+    )
     assert r.returncode == 0, r.stderr
     (s,) = json_lines(r.stdout)
     check_sample(s)
@@ -189,6 +227,7 @@ class Bumper:
 
     def __init__(self, sysfs, watts_by_name):
         import threading
+
         self.files = []
         for f in Path(sysfs).rglob("energy_uj"):
             name = (f.parent / "name").read_text().strip()
@@ -225,8 +264,20 @@ def test_fixture_root(jpu, tmp_path):
     shutil.copytree(src, sysfs, symlinks=True)
     # two packages at 10 W, two DRAM zones at 2 W; core is inside the package
     with Bumper(sysfs, {"package": 10.0, "dram": 2.0, "core": 6.0}):
-        r = run(jpu, "--json", "--count", "3", "--interval", "0.3", "--path.sysfs", str(sysfs),
-                "--path.procfs", "/proc", "--nvml", "")
+        r = run(
+            jpu,
+            "--json",
+            "--count",
+            "3",
+            "--interval",
+            "0.3",
+            "--path.sysfs",
+            str(sysfs),
+            "--path.procfs",
+            "/proc",
+            "--nvml",
+            "",
+        )
     assert r.returncode == 0, r.stderr
     samples = json_lines(r.stdout)
     assert len(samples) == 3
@@ -235,7 +286,7 @@ def test_fixture_root(jpu, tmp_path):
         assert s["cpu"]["source"] == "rapl", s
         assert s["dram"]["source"] == "rapl"
         assert "psys" not in s  # the fixture has no psys zone
-        assert "gpu" not in s   # GPUs disabled: absent, not 0
+        assert "gpu" not in s  # GPUs disabled: absent, not 0
     last = samples[-1]
     # cpu.total = packages + DRAM (24 W); core never added; timing jitter allowed
     assert 24 * 0.7 <= last["cpu"]["total"] <= 24 * 1.3, last
@@ -259,10 +310,15 @@ def test_live_view_plain(jpu):
 def test_live_view_tty(jpu):
     """On a terminal every sample redraws the screen (cursor home, clear)."""
     import pty
+
     master, slave = pty.openpty()
     try:
-        p = subprocess.Popen([jpu, "--count", "2", "--interval", "0.2"], stdout=slave,
-                             stderr=subprocess.PIPE, close_fds=True)
+        p = subprocess.Popen(
+            [jpu, "--count", "2", "--interval", "0.2"],
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            close_fds=True,
+        )
         os.close(slave)
         out = b""
         while True:
@@ -284,15 +340,29 @@ def test_live_view_tty(jpu):
 
 def test_state_file(jpu, tmp_path):
     state = tmp_path / "state"
-    r = run(jpu, "--json", "--count", "2", "--interval", "0.2", "--state-file", str(state),
-            "--history", "5")
+    r = run(
+        jpu,
+        "--json",
+        "--count",
+        "2",
+        "--interval",
+        "0.2",
+        "--state-file",
+        str(state),
+        "--history",
+        "5",
+    )
     assert r.returncode == 0, r.stderr
     assert state.is_file() and state.stat().st_size > 0
 
 
 def test_sigint_stops_cleanly(jpu):
-    p = subprocess.Popen([jpu, "--json", "--interval", "0.2"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [jpu, "--json", "--interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = p.stdout.readline()
     json.loads(first)
     p.send_signal(signal.SIGINT)
@@ -341,9 +411,24 @@ def test_unprivileged(jpu):
         exe = os.path.join(d, "jpu")
         shutil.copy(jpu, exe)
         os.chmod(exe, 0o755)
-        r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", exe,
-                            "--json", "--count", "1", "--interval", "0.2"],
-                           capture_output=True, text=True, timeout=30, cwd=d)
+        r = subprocess.run(
+            [
+                setpriv,
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                exe,
+                "--json",
+                "--count",
+                "1",
+                "--interval",
+                "0.2",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=d,
+        )
     finally:
         shutil.rmtree(d)
     assert r.returncode == 0, r.stderr
@@ -414,8 +499,9 @@ def test_run_exec_failure(jpu):
 
 
 def test_run_forwards_sigterm(jpu):
-    p = subprocess.Popen([jpu, "run", "--", "sleep", "30"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [jpu, "run", "--", "sleep", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     time.sleep(0.5)
     t0 = time.monotonic()
     p.send_signal(signal.SIGTERM)
