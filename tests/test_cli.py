@@ -115,6 +115,8 @@ def test_version(jpu):
     [
         (["--interval", "abc"], "--interval: expected a positive number of seconds, got 'abc'"),
         (["--interval", "0"], "--interval"),
+        (["--interval", "0.001"], "--interval: expected between 0.01 and 3600 seconds"),
+        (["--interval", "3601"], "--interval"),
         (["--interval", "-1"], "--interval"),
         (["--interval", "nan"], "--interval"),
         (["--interval", "inf"], "--interval"),
