@@ -25,8 +25,9 @@ static void test_parse_line(void)
 	        "package p0 energy_uj=1 broken",             /* unknown flag */
 	        "package p0 energy_uj=1 package=99999",      /* index out of range */
 	        "package p\x01 energy_uj=1",                 /* control character */
-	        "package "
-	        "a234567890123456789012345678901234567890123456789012345678901234 energy_uj=1",
+	        /* a 64-character name: one too long */
+	        ("package a234567890123456789012345678901234567890123456789012345678901234"
+	         " energy_uj=1"),
 	};
 
 	CHECK_EQ_INT(parse("", &l), 0);
