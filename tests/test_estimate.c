@@ -328,6 +328,11 @@ static void test_models(void)
 	CHECK_STR(arch_of("Intel(R) Core(TM) i5-4590 CPU @ 3.30GHz"), "haswell");
 	CHECK_STR(arch_of("Intel(R) Core(TM) i7-10510U CPU @ 1.80GHz"), "average");
 	CHECK_STR(arch_of(""), "average");
+	/* found by fuzz_cpuinfo: a model ending right after "i5-1" */
+	CHECK_STR(arch_of("Intel Core i5-1"), "average");
+	CHECK_STR(arch_of("Intel Core i5-"), "average");
+	CHECK_STR(arch_of("AMD EPYC 7"), "average");
+	CHECK_STR(arch_of("Intel Xeon Gold "), "average");
 }
 
 int main(void)

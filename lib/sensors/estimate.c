@@ -302,7 +302,9 @@ const char *jpu_estimate_guess_arch(const struct jpu_cpuinfo *ci)
 	if (strstr(m, "core") && ((p = strstr(m, "i3-")) || (p = strstr(m, "i5-")) ||
 	                          (p = strstr(m, "i7-")) || (p = strstr(m, "i9-")))) {
 		p += 3;
-		if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[3]) &&
+		/* digit by digit: the && stops at the terminating NUL */
+		if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) && isdigit((unsigned char)p[3]) &&
 		    !isdigit((unsigned char)p[4])) {
 			switch (p[0]) {
 			case '2':
