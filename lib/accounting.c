@@ -434,8 +434,7 @@ int jpu_engine_tick(struct jpu_engine *e)
 		snap.gpu.whole_device = whole;
 	}
 	if (e->cpu_sensor >= 0 && e->sensors[e->cpu_sensor].ops->source == JPU_SRC_ESTIMATE) {
-		const char *basis =
-		        jpu_estimate_basis ? jpu_estimate_basis(&e->sensors[e->cpu_sensor]) : NULL;
+		const char *basis = jpu_estimate_basis(&e->sensors[e->cpu_sensor]);
 
 		snprintf(snap.basis, sizeof snap.basis, "%s", basis ? basis : "");
 	}

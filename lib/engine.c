@@ -157,6 +157,22 @@ static int probe_sensors(struct jpu_engine *e)
 	};
 	int r;
 
+	/* an unknown name in the list is a caller's mistake, not "absent" */
+	for (const char *p = e->sensor_list; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		bool known = false;
+
+		for (size_t i = 0; i < jpu_sensor_registry_len && !known; i++)
+			known = strlen(jpu_sensor_registry[i]->name) == len &&
+			        strncmp(jpu_sensor_registry[i]->name, p, len) == 0;
+		if (!known) {
+			jpu_logf(&e->log, JPU_LOG_ERR, "sensors: unknown backend '%.*s'", (int)len,
+			         p);
+			return -EINVAL;
+		}
+		p = c ? c + 1 : p + len;
+	}
 	e->cpu_sensor = -1;
 	e->gpu_sensor = -1;
 	for (size_t i = 0; i < jpu_sensor_registry_len; i++) {

@@ -140,9 +140,6 @@ struct jpu_engine {
 	bool stop;
 };
 
-/* estimate.c; weak until that backend lands */
-const char *jpu_estimate_basis(const struct jpu_sensor *s) __attribute__((weak));
-
 /* accounting.c */
 int jpu_engine_tick(struct jpu_engine *e);
 int jpu_state_load(struct jpu_engine *e);

@@ -433,6 +433,10 @@ static void test_bad_options(void)
 	o.scope = JPU_SCOPE_PROCESS;
 	o.pid = 0x3ffffff0;
 	CHECK_EQ_INT(jpu_engine_new(&o, &e), -ESRCH);
+	o.scope = JPU_SCOPE_SYSTEM;
+	o.pid = 0;
+	o.sensors = "rapl,bogus";
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), -EINVAL);
 	CHECK(jpu_engine_free(NULL) == NULL);
 	CHECK_EQ_INT(jpu_scope_from_string("sys"), JPU_SCOPE_SYSTEM);
 	CHECK_EQ_INT(jpu_scope_from_string("bogus"), -EINVAL);

@@ -56,7 +56,10 @@ static void write_extras(struct jpu_buf *b, const char *obj, const struct jpu_sn
 	jpu_buf_json_str(b, jpu_source_name(p->source));
 	if (p->source == JPU_SRC_ESTIMATE) {
 		jpu_buf_puts(b, ",\"estimated\":true");
-		if (s->basis[0]) {
+		if (strcmp(obj, "dram") == 0) {
+			/* Cloud Carbon Footprint's memory coefficient */
+			jpu_buf_puts(b, ",\"basis\":\"0.392 W per GB of memory in use\"");
+		} else if (s->basis[0]) {
 			jpu_buf_puts(b, ",\"basis\":");
 			jpu_buf_json_str(b, s->basis);
 		}
