@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -37,6 +38,11 @@
 #define PID_STAT_BUF  1024          /* one /proc/PID/stat line */
 #define DENTS_BUF     32768
 #define CHILDREN_BUF  8192
+#define PROC_MAGIC    0x9fa0 /* PROC_SUPER_MAGIC, include/uapi/linux/magic.h */
+/* Members of a tree or user keep their /proc/PID/stat open (a pread per
+ * tick instead of openat + pread + close) up to this many per table: the
+ * Jupyter server around us needs its fds too. */
+#define MEMBER_FD_BUDGET 256
 
 long jpu_clk_tck(void)
 {
@@ -477,7 +483,9 @@ struct jpu_proctab {
 	uint32_t scan_gen; /* gen of the last actual scan */
 	uint64_t scans;    /* number of scans */
 	unsigned scanners; /* consumers that need the global scan */
+	unsigned fds_left; /* member fds that may still be kept open */
 	bool children;     /* /proc/PID/task/TID/children exists */
+	bool real_proc;    /* a procfs mount, not a fixture tree */
 };
 
 static int push_pid(pid_t **v, size_t *n, size_t *cap, pid_t pid)
@@ -523,6 +531,15 @@ int jpu_proctab_new(int procfs_fd, int sysfs_fd, const struct jpu_logger *log,
 	/* PID 1 exists in every pid namespace; a fixture tree may also carry
 	 * the file to exercise this path */
 	t->children = faccessat(procfs_fd, "1/task/1/children", F_OK, 0) == 0;
+	{
+		struct statfs sf;
+
+		/* an open /proc/PID/stat of an exited process reads ESRCH, so
+		 * keeping it open is safe; a fixture's regular file would keep
+		 * reading the old content after its directory is removed */
+		t->real_proc = fstatfs(procfs_fd, &sf) == 0 && sf.f_type == PROC_MAGIC;
+		t->fds_left = t->real_proc ? MEMBER_FD_BUDGET : 0;
+	}
 	*ret = t;
 	return 0;
 }
@@ -692,6 +709,7 @@ struct member {
 	uint64_t expected; /* ticks of members this one reaped this tick */
 	uint64_t rss_pages;
 	uint32_t seen; /* update number of the last read */
+	int fd;        /* owned: open PID/stat, -1 when not kept */
 	bool vanished;
 };
 
@@ -707,12 +725,61 @@ struct mset {
 	size_t n_list, cap_list;
 };
 
+static void member_close(struct mset *s, struct member *m)
+{
+	if (m && m->fd >= 0) {
+		close(m->fd);
+		m->fd = -1;
+		s->t->fds_left++;
+	}
+}
+
+static void mset_clear(struct mset *s)
+{
+	for (uint32_t i = 0; i < s->m.cap; i++) {
+		struct member *m = slot_at(&s->m, i);
+
+		if (m->pid != 0)
+			member_close(s, m);
+	}
+	pidtab_clear(&s->m);
+}
+
+/* Read a member's stat through its kept fd, or open it (and keep it while
+ * the budget lasts). */
+static int member_read(struct mset *s, struct member *m, struct jpu_pid_stat *st)
+{
+	char buf[PID_STAT_BUF];
+	ssize_t n;
+	int r;
+
+	if (m->fd < 0 && s->t->fds_left > 0) {
+		char path[32];
+
+		snprintf(path, sizeof path, "%d/stat", (int)m->pid);
+		r = jpu_open_at(s->t->procfs_fd, path);
+		if (r < 0)
+			return r;
+		m->fd = r;
+		s->t->fds_left--;
+	}
+	if (m->fd < 0)
+		return read_pid_stat(s->t->procfs_fd, m->pid, st);
+	n = jpu_pread_all(m->fd, buf, sizeof buf);
+	if (n < 0)
+		return (int)n;
+	r = jpu_parse_pid_stat(buf, (size_t)n, st);
+	if (r < 0)
+		return r;
+	return st->pid == m->pid ? 0 : -EBADMSG;
+}
+
 static void mset_fini(struct mset *s)
 {
 	if (s->scanner && s->t->scanners > 0)
 		s->t->scanners--;
 	s->scanner = false;
-	pidtab_clear(&s->m);
+	mset_clear(s);
 	free(s->list);
 	s->list = NULL;
 	s->n_list = s->cap_list = 0;
@@ -743,6 +810,7 @@ static int mset_add(struct mset *s, pid_t pid, const struct jpu_pid_stat *have)
 	m->ctotal = m->prev_ctotal = st.cutime + st.cstime;
 	m->rss_pages = st.rss_pages;
 	m->seen = s->round;
+	m->fd = -1;
 	return 0;
 }
 
@@ -930,7 +998,7 @@ static int mset_account(struct mset *s, const struct mrule *rule, uint64_t *ret_
 		m->prev_ctotal = m->ctotal;
 		if (m->seen == s->round)
 			continue; /* joined this round: read just now */
-		r = read_pid_stat(s->t->procfs_fd, m->pid, &st);
+		r = member_read(s, m, &st);
 		if (r == 0 && st.starttime != m->starttime)
 			r = -ESRCH; /* PID reused: the process we knew is gone */
 		if (gone(r)) {
@@ -992,6 +1060,7 @@ static int mset_account(struct mset *s, const struct mrule *rule, uint64_t *ret_
 			pid_t pid = s->list[i];
 			struct jpu_pid_stat st;
 
+			member_close(s, pidtab_find(&s->m, pid));
 			pidtab_remove(&s->m, pid);
 			/* a reused PID is a new process: it joins by the rule */
 			if (read_pid_stat(s->t->procfs_fd, pid, &st) < 0)
@@ -1077,7 +1146,7 @@ static int tree_adopt(struct jpu_tree *tree, pid_t root)
 		tree->s.scanner = true;
 		tree->s.t->scanners++;
 	}
-	pidtab_clear(&tree->s.m);
+	mset_clear(&tree->s);
 	tree->s.carried = tree->s.last_sum = 0;
 	tree->s.round++;
 	r = mset_add(&tree->s, root, &st);
