@@ -234,11 +234,14 @@ static double bench_tree(int procfs, unsigned ticks, bool children, unsigned *me
 	return (double)t0 / 1000.0 / ticks;
 }
 
-static double bench_user(int procfs, int sysfs, uid_t uid, unsigned ticks, const char **method)
+/* Returns the whole tick; *ret_update_us the user update alone (the
+ * per-member part), *ret_members the processes it counted. */
+static double bench_user(int procfs, int sysfs, uid_t uid, unsigned ticks, const char **method,
+                         double *ret_update_us, unsigned *ret_members)
 {
 	struct jpu_proctab *t;
 	struct jpu_user *u;
-	uint64_t v, rss, t0;
+	uint64_t v, rss, t0, t1, upd = 0;
 	int r;
 
 	r = jpu_proctab_new(procfs, sysfs, NULL, &t);
@@ -256,13 +259,21 @@ static double bench_user(int procfs, int sysfs, uid_t uid, unsigned ticks, const
 		r = jpu_proctab_refresh(t);
 		if (r < 0)
 			die("refresh", r);
+		t1 = now_ns();
 		r = jpu_user_update(u, &v, &rss);
 		if (r < 0)
 			die("user update", r);
+		upd += now_ns() - t1;
 	}
 	t0 = now_ns() - t0;
+	*ret_members = 0;
+	for (pid_t p = 1; p < 4194304; p++) {
+		if (jpu_user_contains(u, p))
+			(*ret_members)++;
+	}
 	jpu_user_free(u);
 	jpu_proctab_free(t);
+	*ret_update_us = (double)upd / 1000.0 / ticks;
 	return (double)t0 / 1000.0 / ticks;
 }
 
@@ -321,7 +332,7 @@ int main(int argc, char **argv)
 	char sysdir[64];
 	pid_t tree_kids[TREE_CHILDREN];
 	struct rusage ru;
-	double us;
+	double us, upd_us;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -377,13 +388,15 @@ int main(int argc, char **argv)
 	report(&res, procs);
 	res = (struct result){"refresh", "scan", bench_refresh(procfs, ticks), 0};
 	report(&res, procs);
-	us = bench_user(procfs, -1, user_uid, ticks, &method);
-	res = (struct result){"user", method, us, user_procs};
+	us = bench_user(procfs, -1, user_uid, ticks, &method, &upd_us, &members);
+	res = (struct result){"user", method, us, members};
+	report(&res, procs);
+	res = (struct result){"user-update", method, upd_us, members};
 	report(&res, procs);
 	if (fake_cgroup_root(sysdir, sizeof sysdir, user_uid) == 0) {
 		sysfs = open(sysdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		us = bench_user(procfs, sysfs, user_uid, ticks, &method);
-		res = (struct result){"user", method, us, user_procs};
+		us = bench_user(procfs, sysfs, user_uid, ticks, &method, &upd_us, &members);
+		res = (struct result){"user", method, us, members};
 		report(&res, procs);
 		close(sysfs);
 		{

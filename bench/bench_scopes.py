@@ -140,25 +140,28 @@ def main():
                 stop(unrel)
             rss = next((r["max_rss_kb"] for r in jpu if "max_rss_kb" in r), None)
             refresh = next((r["us_per_tick"] for r in jpu if r.get("scope") == "refresh"), 0.0)
+            upd = next((r for r in jpu if r.get("scope") == "user-update"), None)
             for r in jpu:
                 if r.get("scope") not in ps:
                     continue
                 p = ps[r["scope"]]
-                rows.append((n, r["scope"], r["mode"], r["us_per_tick"], p, rss, refresh))
+                per = None
+                if r["scope"] == "user" and r["mode"] == "procfs" and upd and upd["members"]:
+                    # the global /proc pass is paid per process on the
+                    # machine; the update per process of the user
+                    per = upd["us_per_tick"] / upd["members"]
+                rows.append((n, r["scope"], r["mode"], r["us_per_tick"], p, rss, refresh, per,
+                             r["members"]))
     finally:
         stop(tree)
 
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.1f}, psutil {psutil.__version__}")
     print(f"{'procs':>6} {'scope':8} {'jpu mode':10} {'jpu us/tick':>12} {'psutil us/tick':>15} "
-          f"{'psutil/jpu':>10} {'jpu/member us':>13}")
-    for n, scope, mode, j, p, rss, refresh in rows:
-        per = ""
-        if scope == "user" and mode == "procfs":
-            # the global /proc pass is paid per process on the machine,
-            # the rest per process of the user
-            per = f"{max(0.0, j - refresh) / args.user_procs:13.2f}"
-        print(f"{n:6d} {scope:8} {mode:10} {j:12.1f} {p:15.1f} {p / j:10.1f} {per}")
+          f"{'psutil/jpu':>10} {'members':>7} {'update/member us':>13}")
+    for n, scope, mode, j, p, rss, refresh, per, members in rows:
+        per = f"{per:13.2f}" if per is not None else ""
+        print(f"{n:6d} {scope:8} {mode:10} {j:12.1f} {p:15.1f} {p / j:10.1f} {members:7d} {per}")
     for n in counts:
         rss = next((r[5] for r in rows if r[0] == n), None)
         refresh = next((r[6] for r in rows if r[0] == n), None)
