@@ -13,6 +13,7 @@
  *   set-token:T     jpu_carbon_set_token()       -> {"set_token": rc}
  * and prints one JSON object per line on stdout; log lines go to stderr.
  * Exit 0, or 2 on a usage error or when jpu_carbon_new() fails.
+ * `carbon_probe --features` prints {"net":true|false}.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,6 +60,11 @@ int main(int argc, char **argv)
 	unsigned nurl = 0;
 	int i, r;
 
+	if (argc == 2 && strcmp(argv[1], "--features") == 0) {
+		/* whether the live providers are built in (libcurl + jansson) */
+		printf("{\"net\":%s}\n", JPU_HAVE_NET_CARBON ? "true" : "false");
+		return 0;
+	}
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 

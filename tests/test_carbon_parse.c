@@ -26,6 +26,7 @@ static void collect(int level, const char *msg, void *userdata)
 
 static const struct jpu_logger test_log = {.fn = collect};
 
+#if JPU_HAVE_NET_CARBON
 /* Whole fixture file into a malloc'd buffer (NUL-terminated). */
 static char *load(const char *name, size_t *ret_len)
 {
@@ -49,6 +50,8 @@ static char *load(const char *name, size_t *ret_len)
 	*ret_len = (size_t)n;
 	return buf;
 }
+
+#endif
 
 static uint64_t utc_usec(int y, int mo, int d, int h, int mi, int s)
 {
