@@ -26,11 +26,11 @@ class PowerUsageApp(ExtensionApp):
         except TraitError as exc:
             # jupyter_server logs and ignores exceptions raised by extensions; a wrong setting
             # must stop the server instead, with a message that names the trait.
-            self.log.critical("jupyter_power_usage: invalid configuration: %s", exc)
+            self.serverapp.log.critical("jupyter_power_usage: invalid configuration: %s", exc)
             print(f"jupyter_power_usage: invalid configuration: {exc}", file=sys.stderr)
             self.serverapp.exit(1)
         self.display = display
-        self.service = PowerService(display, self.log)
+        self.service = PowerService(display, self.serverapp.log)
         self.service.start()
         self.watcher = KernelWatcher(self.service, self.serverapp)
         self.watcher.register()

@@ -181,3 +181,34 @@ async def test_prometheus_metrics(jp_fetch):
     assert energy, names
     # jupyter_server's own series are still there: we add to its registry, not replace it.
     assert "jupyter_server_started_timestamp_seconds" in names
+
+
+@pytest.mark.parametrize("power_config", [{"sample_interval": 3600.0}], indirect=True)
+async def test_before_first_sample(jp_fetch):
+    """A sample needs two readings; until then: 200, time null, no cpu key, diagnostics."""
+    body = await get_json(jp_fetch, API)
+    assert body["time"] is None
+    assert "cpu" not in body and "gpu" not in body
+    assert any(d["sensor"] == "rapl" for d in body["diagnostics"])
+
+
+@pytest.fixture
+def daemon_socket(tmp_path):
+    import socket
+
+    path = str(tmp_path / "jpud.sock")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(path)
+    yield path
+    sock.close()
+
+
+async def test_daemon_socket_falls_back_in_process(
+    jp_configurable_serverapp, jp_server_config, daemon_socket, capfd
+):
+    jp_server_config["PowerUsageDisplay"]["daemon_socket"] = daemon_socket
+    app = jp_configurable_serverapp(config=jp_server_config)
+    # Logged during start-up, when the server's log still writes to stderr.
+    assert "jpud client is not implemented yet" in capfd.readouterr().err
+    service = app.web_app.settings["jupyter_power_usage_service"]
+    assert service.error is None and service.engine is not None
