@@ -979,6 +979,37 @@ static int discover_children(struct mset *s)
 	return 0;
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The children of members that vanished were re-parented (to init, or to
+ * a PR_SET_CHILD_SUBREAPER ancestor): re-read the cached ppid of the
+ * processes whose parent was one of them (s->list), so the table stays
+ * true and a subreaper inside the tree keeps its adopted grandchildren.
+ * O(table) but only on a tick where a member exited. */
+static void reparent(struct mset *s)
+{
+	struct jpu_proctab *t = s->t;
+
+	if (s->n_list > 1)
+		qsort(s->list, s->n_list, sizeof *s->list, cmp_pid);
+	for (uint32_t i = 0; i < t->tab.cap; i++) {
+		struct pt_entry *e = slot_at(&t->tab, i);
+
+		if (e->pid == 0 || e->ppid <= 0 ||
+		    !bsearch(&e->ppid, s->list, s->n_list, sizeof *s->list, cmp_pid))
+			continue;
+		if (pt_load(t, e) < 0)
+			continue;
+		if (!pidtab_find(&s->m, e->pid) && mset_live(s, e->ppid))
+			(void)mset_add(s, e->pid, NULL);
+	}
+}
+
 /* Re-read every member, retire the vanished ones and return the monotonic
  * sum in *ret_sum and the RSS pages of live members in *ret_rss. */
 static int mset_account(struct mset *s, const struct mrule *rule, uint64_t *ret_sum,
@@ -1074,6 +1105,8 @@ static int mset_account(struct mset *s, const struct mrule *rule, uint64_t *ret_
 					(void)mset_add(s, pid, &st);
 			}
 		}
+		if (rule->is_tree && !s->t->children)
+			reparent(s);
 	}
 	sum = s->carried;
 	for (i = 0; i < s->m.cap; i++) {
