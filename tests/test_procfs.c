@@ -748,6 +748,76 @@ out:
 	close(fd);
 }
 
+/* A uid's processes summed from the real /proc (no user slice for this
+ * uid here): a process of that uid burns 200 ms; then it is killed and
+ * reaped by us (another uid): its time stays in the sum. */
+static void live_user(void)
+{
+	const uid_t uid = 4244;
+	struct jpu_proctab *t = NULL;
+	struct jpu_user *u = NULL;
+	uint64_t t0 = 0, t1 = 0, t2 = 0, rss = 0;
+	long tck = jpu_clk_tck();
+	int fd = open_dir("/proc"), go[2], done[2];
+	pid_t child;
+	char c;
+
+	if (getuid() != 0) {
+		printf("live user: skipped (needs root to setuid)\n");
+		close(fd);
+		return;
+	}
+	CHECK_EQ_INT(jpu_proctab_new(fd, -1, NULL, &t), 0);
+	if (!t || pipe2(go, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0)
+		goto out;
+	child = fork();
+	if (child == 0) {
+		if (setuid(uid) < 0 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		burn_ms(200);
+		if (write(done[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(go[0]);
+	close(done[1]);
+	usleep(20000);
+	CHECK_EQ_INT(jpu_proctab_refresh(t), 0);
+	CHECK_EQ_INT(jpu_user_new(t, uid, &u), 0);
+	if (!u)
+		goto kill;
+	CHECK_STR(jpu_user_method(u), "procfs");
+	CHECK_EQ_INT(jpu_user_update(u, &t0, &rss), 0);
+	CHECK(rss > 0);
+	CHECK(jpu_user_contains(u, child));
+	CHECK(!jpu_user_contains(u, getpid()));
+	CHECK(write(go[1], "x", 1) == 1);
+	CHECK_EQ_INT(read(done[0], &c, 1), 1);
+	CHECK_EQ_INT(jpu_proctab_refresh(t), 0);
+	CHECK_EQ_INT(jpu_user_update(u, &t1, &rss), 0);
+	CHECK_NEAR((double)(t1 - t0), 0.2 * (double)tck, 0.1 * (double)tck);
+kill:
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (u) {
+		CHECK_EQ_INT(jpu_proctab_refresh(t), 0);
+		CHECK_EQ_INT(jpu_user_update(u, &t2, &rss), 0);
+		CHECK(!jpu_user_contains(u, child));
+		CHECK(t2 >= t1); /* reaped by root, outside the user: kept */
+		CHECK_EQ_U64(rss, 0);
+		printf("live user: +%" PRIu64 " ticks while running, +%" PRIu64
+		       " after reap (%ld/s)\n",
+		       t1 - t0, t2 - t0, tck);
+	}
+	close(go[1]);
+	close(done[0]);
+out:
+	jpu_user_free(u);
+	jpu_proctab_free(t);
+	close(fd);
+}
+
 static void test_live(void)
 {
 	struct jpu_host_cpu h = {0};
@@ -761,6 +831,7 @@ static void test_live(void)
 	close(fd);
 	live(true);
 	live(false);
+	live_user();
 }
 
 int main(void)
