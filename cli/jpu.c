@@ -546,18 +546,23 @@ static void log_to_stderr(int level, const char *msg, void *userdata)
 }
 
 /* The marked spot for the carbon options (see struct carbon_opts). */
-static void apply_carbon_opts(jpu_engine_opts *eo, const struct carbon_opts *c)
+static void apply_carbon_opts(jpu_engine_opts *eo, const struct carbon_opts *c, char urls[][256])
 {
-#ifdef JPU_HAVE_CARBON_OPTS
-	/* CARBON: fill the engine's carbon fields from *c here. */
-	(void)eo;
-	(void)c;
-#else
-	(void)eo;
-	if (c->given)
-		fprintf(stderr, "jpu: warning: carbon options are not implemented yet; "
-		                "no emissions will be reported\n");
-#endif
+	eo->carbon_provider = c->provider;
+	eo->country = c->country[0] ? c->country : NULL;
+	/* --intensity alone means "use this constant" */
+	if (c->has_intensity) {
+		eo->intensity_mg_per_kwh = (uint32_t)(c->intensity_g_per_kwh * 1000.0 + 0.5);
+		if (!c->provider)
+			eo->carbon_provider = "constant";
+	}
+	if (c->has_pue)
+		eo->pue_milli = (uint32_t)(c->pue * 1000.0 + 0.5);
+	eo->emaps_token = c->emaps_token;
+	for (unsigned i = 0; i < c->n_urls && i < MAX_CARBON_URLS; i++) {
+		snprintf(urls[i], 256, "%s=%s", c->urls[i].name, c->urls[i].url);
+		eo->carbon_urls[i] = urls[i];
+	}
 }
 
 /* A root given on the command line must be a directory: say which flag. */
@@ -616,6 +621,7 @@ static void explain_engine_error(const struct cli *o, const char *what, int r)
 
 static int engine_open(struct cli *o, jpu_engine **ret)
 {
+	static char carbon_urls[MAX_CARBON_URLS][256]; /* outlive jpu_engine_new */
 	jpu_engine_opts eo;
 	int r;
 
@@ -637,7 +643,7 @@ static int engine_open(struct cli *o, jpu_engine **ret)
 	eo.log = log_to_stderr;
 	eo.log_userdata = o;
 	eo.state_file = o->state_file;
-	apply_carbon_opts(&eo, &o->carbon);
+	apply_carbon_opts(&eo, &o->carbon, carbon_urls);
 	r = jpu_engine_new(&eo, ret);
 	if (r < 0)
 		explain_engine_error(o, "cannot start the engine", r);
@@ -1115,7 +1121,13 @@ static void print_run_summary(const struct cli *o, jpu_engine *e, const jpu_summ
 		        s->share * 100.0);
 		fprintf(f, " %16s  source%s\n", s->cpu_source[0] ? s->cpu_source : "none",
 		        s->estimated ? ": ESTIMATED from CPU utilisation, not measured" : "");
-		/* CARBON: grams CO2e go here once the engine reports them */
+		/* a short run emits micrograms: below a gram, say it in mg */
+		if (s->has_emissions && s->co2_ug < 1000000)
+			fprintf(f, " %14.3f mg CO2e at %.1f g/kWh (%s, %s)\n", s->co2_ug / 1000.0,
+			        s->intensity_mg_per_kwh / 1000.0, s->carbon_source, s->carbon_zone);
+		else if (s->has_emissions)
+			fprintf(f, " %14.3f g  CO2e at %.1f g/kWh (%s, %s)\n", j(s->co2_ug),
+			        s->intensity_mg_per_kwh / 1000.0, s->carbon_source, s->carbon_zone);
 	}
 	fprintf(f, "\n %14.3f s  elapsed\n\n", elapsed);
 	print_diagnostics(e, f);
@@ -1147,6 +1159,8 @@ static void print_run_json(const struct cli *o, jpu_engine *e, const jpu_summary
 		printf("\"source\":");
 		json_escape(stdout, s->cpu_source);
 		printf(",\"estimated\":%s,", s->estimated ? "true" : "false");
+		if (s->has_emissions)
+			printf("\"emissions_g\":%.6f,", j(s->co2_ug));
 	}
 	/* the engine's last sample carries diagnostics (and emissions later) */
 	if (jpu_engine_json(e, &sample) == 0) {

@@ -30,12 +30,18 @@ static uint64_t take_energy(double power_uw, uint64_t interval_usec, double *rem
 	return whole;
 }
 
-static void add_energy(struct jpu_energy *en, uint64_t cpu_uw, uint64_t dram_uw, uint64_t gpu_uw,
-                       uint64_t interval_usec)
+/* Returns the energy added (µJ), for the emissions of the same interval. */
+static uint64_t add_energy(struct jpu_energy *en, uint64_t cpu_uw, uint64_t dram_uw,
+                           uint64_t gpu_uw, uint64_t interval_usec)
 {
-	en->cpu_uj += take_energy((double)cpu_uw, interval_usec, &en->cpu_rem);
-	en->dram_uj += take_energy((double)dram_uw, interval_usec, &en->dram_rem);
-	en->gpu_uj += take_energy((double)gpu_uw, interval_usec, &en->gpu_rem);
+	uint64_t c = take_energy((double)cpu_uw, interval_usec, &en->cpu_rem);
+	uint64_t d = take_energy((double)dram_uw, interval_usec, &en->dram_rem);
+	uint64_t g = take_energy((double)gpu_uw, interval_usec, &en->gpu_rem);
+
+	en->cpu_uj += c;
+	en->dram_uj += d;
+	en->gpu_uj += g;
+	return c + d + g;
 }
 
 /* Per-domain power over the interval. A counter that went backwards with no
@@ -440,8 +446,20 @@ int jpu_engine_tick(struct jpu_engine *e)
 	}
 
 	pthread_mutex_lock(&e->lock);
-	add_energy(&e->energy, snap.cpu.present ? cpu_out.scope_uw : 0,
-	           snap.dram.present ? snap.dram.usage_uw : 0, snap.gpu.usage_uw, interval);
+	/* emissions: this interval's energy times the intensity valid now
+	 * (the carbon chain never blocks: fetches run on its own thread) */
+	snap.has_emissions = jpu_carbon_current(e->carbon, snap.t_real_usec, &snap.intensity) == 0;
+	snap.intensity_mg = snap.intensity.mg_per_kwh;
+	snap.pue_milli = e->pue_milli;
+	{
+		uint64_t added = add_energy(&e->energy, snap.cpu.present ? cpu_out.scope_uw : 0,
+		                            snap.dram.present ? snap.dram.usage_uw : 0,
+		                            snap.gpu.usage_uw, interval);
+
+		if (snap.has_emissions)
+			jpu_co2_add(&e->co2, added, snap.intensity.mg_per_kwh, e->pue_milli);
+	}
+	snap.co2_ug = e->co2.co2_ug;
 	snap.energy = e->energy;
 	snap.has_cpu_sensor = e->cpu_sensor >= 0;
 	snap.has_dram_sensor = snap.has_cpu_sensor && e->has_dram_domain;
@@ -478,8 +496,14 @@ int jpu_engine_tick(struct jpu_engine *e)
 			}
 		}
 		t->power_uw = (pkg.any ? tout.scope_uw : 0) + (dram.any ? dram_uw : 0) + gpu_uw;
-		add_energy(&t->energy, pkg.any ? tout.scope_uw : 0, dram.any ? dram_uw : 0, gpu_uw,
-		           interval);
+		{
+			uint64_t added = add_energy(&t->energy, pkg.any ? tout.scope_uw : 0,
+			                            dram.any ? dram_uw : 0, gpu_uw, interval);
+
+			if (snap.has_emissions)
+				jpu_co2_add(&t->co2, added, snap.intensity.mg_per_kwh,
+				            e->pue_milli);
+		}
 	}
 	snap.seq = e->snap.seq + 1;
 	e->snap = snap;
@@ -500,9 +524,9 @@ int jpu_engine_tick(struct jpu_engine *e)
 
 /*
  * State file, one record per line (integers only, so no locale):
- *   jpu-state 1
- *   scope <cpu_uj> <dram_uj> <gpu_uj>
- *   tag <cpu_uj> <dram_uj> <gpu_uj> <tag...>
+ *   jpu-state 2
+ *   scope <cpu_uj> <dram_uj> <gpu_uj> <co2_ug>
+ *   tag <cpu_uj> <dram_uj> <gpu_uj> <co2_ug> <tag...>
  * Written to <file>.tmp and renamed over the file: a reader sees the old or
  * the new content, never a half-written one.
  */
@@ -514,14 +538,15 @@ int jpu_state_save(struct jpu_engine *e)
 	size_t len;
 
 	pthread_mutex_lock(&e->lock);
-	jpu_buf_printf(&b, "jpu-state 1\nscope %llu %llu %llu\n",
+	jpu_buf_printf(&b, "jpu-state 2\nscope %llu %llu %llu %llu\n",
 	               (unsigned long long)e->energy.cpu_uj, (unsigned long long)e->energy.dram_uj,
-	               (unsigned long long)e->energy.gpu_uj);
+	               (unsigned long long)e->energy.gpu_uj, (unsigned long long)e->co2.co2_ug);
 	for (size_t i = 0; i < e->n_tracked; i++)
-		jpu_buf_printf(&b, "tag %llu %llu %llu %s\n",
+		jpu_buf_printf(&b, "tag %llu %llu %llu %llu %s\n",
 		               (unsigned long long)e->tracked[i].energy.cpu_uj,
 		               (unsigned long long)e->tracked[i].energy.dram_uj,
-		               (unsigned long long)e->tracked[i].energy.gpu_uj, e->tracked[i].tag);
+		               (unsigned long long)e->tracked[i].energy.gpu_uj,
+		               (unsigned long long)e->tracked[i].co2.co2_ug, e->tracked[i].tag);
 	pthread_mutex_unlock(&e->lock);
 	r = jpu_buf_finish(&b, &text);
 	if (r < 0)
@@ -547,17 +572,20 @@ int jpu_state_save(struct jpu_engine *e)
 	return r;
 }
 
-static int parse_energy_triplet(const char **p, const char *end, struct jpu_energy *en)
+static int parse_totals(const char **p, const char *end, struct jpu_energy *en,
+                        struct jpu_co2_acc *co2)
 {
-	uint64_t c, d, g;
+	uint64_t c, d, g, ug;
 
 	if (jpu_next_u64(p, end, &c) < 0 || jpu_next_u64(p, end, &d) < 0 ||
-	    jpu_next_u64(p, end, &g) < 0)
+	    jpu_next_u64(p, end, &g) < 0 || jpu_next_u64(p, end, &ug) < 0)
 		return -EBADMSG;
 	memset(en, 0, sizeof *en);
+	memset(co2, 0, sizeof *co2);
 	en->cpu_uj = c;
 	en->dram_uj = d;
 	en->gpu_uj = g;
+	co2->co2_ug = ug;
 	return 0;
 }
 
@@ -578,7 +606,7 @@ int jpu_state_load(struct jpu_engine *e)
 		return (int)n;
 	p = buf;
 	end = buf + n;
-	if (n < 12 || strncmp(p, "jpu-state 1\n", 12) != 0)
+	if (n < 12 || strncmp(p, "jpu-state 2\n", 12) != 0)
 		return -EBADMSG;
 	p += 12;
 	while (p < end) {
@@ -589,15 +617,16 @@ int jpu_state_load(struct jpu_engine *e)
 		if (strncmp(p, "scope ", 6) == 0) {
 			const char *q = p + 6;
 
-			if (parse_energy_triplet(&q, eol, &e->energy) < 0)
+			if (parse_totals(&q, eol, &e->energy, &e->co2) < 0)
 				return -EBADMSG;
 		} else if (strncmp(p, "tag ", 4) == 0) {
 			const char *q = p + 4;
 			struct jpu_energy en;
+			struct jpu_co2_acc co2;
 			struct jpu_tracked *arr;
 			size_t len;
 
-			if (parse_energy_triplet(&q, eol, &en) < 0 || q >= eol || *q != ' ')
+			if (parse_totals(&q, eol, &en, &co2) < 0 || q >= eol || *q != ' ')
 				return -EBADMSG;
 			q++;
 			len = (size_t)(eol - q);
@@ -611,6 +640,7 @@ int jpu_state_load(struct jpu_engine *e)
 			memset(arr, 0, sizeof *arr);
 			memcpy(arr->tag, q, len);
 			arr->energy = en;
+			arr->co2 = co2;
 		} else {
 			return -EBADMSG;
 		}

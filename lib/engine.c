@@ -225,6 +225,7 @@ JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
 	free(e->tracked);
 	jpu_tree_free(e->tree);
 	jpu_user_free(e->user);
+	jpu_carbon_free(e->carbon);
 	jpu_proctab_free(e->proctab);
 	free(e->hist);
 	free(e->gpu_procs);
@@ -250,6 +251,35 @@ JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
 #define OPT(o, field, dflt)                                                                        \
 	((o) && (o)->sz >= offsetof(jpu_engine_opts, field) + sizeof((o)->field) ? (o)->field      \
 	                                                                         : (dflt))
+
+/* The carbon chain from the carbon fields of o (docs/carbon.md). */
+static int build_carbon(struct jpu_engine *e, const jpu_engine_opts *o, struct jpu_carbon **ret,
+                        uint32_t *ret_pue)
+{
+	struct jpu_carbon_opts co = {.sz = sizeof co};
+	const char *const *urls = OPT(o, carbon_urls, (const char *const *)NULL);
+	uint32_t pue = OPT(o, pue_milli, 0);
+
+	if (pue == 0)
+		pue = 1000;
+	/* a PUE below 1 would mean the building gives energy back */
+	if (pue < 1000 || pue > 10000) {
+		jpu_logf(&e->log, JPU_LOG_ERR, "pue: %u.%03u is outside 1.0 .. 10.0", pue / 1000,
+		         pue % 1000);
+		return -EINVAL;
+	}
+	co.provider = OPT(o, carbon_provider, NULL);
+	co.country = OPT(o, country, NULL);
+	co.postcode = OPT(o, postcode, NULL);
+	co.constant_mg_per_kwh = OPT(o, intensity_mg_per_kwh, 0);
+	co.emaps_token = OPT(o, emaps_token, NULL);
+	co.timeout_usec = OPT(o, carbon_timeout_usec, 0);
+	co.log = &e->log;
+	for (size_t i = 0; urls && i < JPU_ARRAY_SIZE(co.base_url); i++)
+		co.base_url[i] = urls[i];
+	*ret_pue = pue;
+	return jpu_carbon_new(&co, ret);
+}
 
 JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 {
@@ -368,6 +398,9 @@ JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 	r = probe_sensors(e);
 	if (r < 0)
 		goto fail;
+	r = build_carbon(e, o, &e->carbon, &e->pue_milli);
+	if (r < 0)
+		goto fail;
 	if (e->state_file) {
 		r = jpu_state_load(e);
 		if (r < 0 && r != -ENOENT)
@@ -437,7 +470,10 @@ JPU_API int jpu_engine_start(jpu_engine *e)
 	pthread_cond_init(&e->cond, &attr);
 	pthread_condattr_destroy(&attr);
 	e->stop = false;
-	r = pthread_create(&e->thread, NULL, sampler_main, e);
+	/* intensity fetches run on their own thread: never in a tick */
+	r = -jpu_carbon_start(e->carbon);
+	if (r == 0)
+		r = pthread_create(&e->thread, NULL, sampler_main, e);
 	if (r == 0)
 		e->thread_running = true;
 	pthread_mutex_unlock(&e->lock);
@@ -720,11 +756,45 @@ JPU_API int jpu_tracked_json(jpu_engine *e, char **ret)
 		jpu_buf_micro(&b, t->power_uw);
 		jpu_buf_puts(&b, ",\"energy_j\":");
 		json_energy(&b, &t->energy);
+		jpu_buf_puts(&b, ",\"emissions_g\":");
+		jpu_buf_micro(&b, t->co2.co2_ug);
 		jpu_buf_puts(&b, "}");
 	}
 	jpu_buf_puts(&b, "]");
 	pthread_mutex_unlock(&e->lock);
 	return jpu_buf_finish(&b, ret);
+}
+
+JPU_API int jpu_engine_set_carbon(jpu_engine *e, const jpu_engine_opts *o)
+{
+	struct jpu_carbon *c = NULL, *old;
+	uint32_t pue;
+	bool running;
+	int r;
+
+	if (!e || !o)
+		return -EINVAL;
+	r = build_carbon(e, o, &c, &pue);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&e->lock);
+	running = e->thread_running;
+	pthread_mutex_unlock(&e->lock);
+	if (running) {
+		r = jpu_carbon_start(c);
+		if (r < 0) {
+			jpu_carbon_free(c);
+			return r;
+		}
+	}
+	/* the tick reads e->carbon under the lock only */
+	pthread_mutex_lock(&e->lock);
+	old = e->carbon;
+	e->carbon = c;
+	e->pue_milli = pue;
+	pthread_mutex_unlock(&e->lock);
+	jpu_carbon_free(old);
+	return 0;
 }
 
 JPU_API int jpu_engine_summary(jpu_engine *e, jpu_summary *ret)
@@ -759,6 +829,11 @@ JPU_API int jpu_engine_summary(jpu_engine *e, jpu_summary *ret)
 	s.estimated = n->cpu.source == JPU_SRC_ESTIMATE || n->gpu.source == JPU_SRC_ESTIMATE;
 	snprintf(s.cpu_source, sizeof s.cpu_source, "%s", jpu_source_name(n->cpu.source));
 	snprintf(s.gpu_source, sizeof s.gpu_source, "%s", jpu_source_name(n->gpu.source));
+	s.has_emissions = n->has_emissions;
+	s.co2_ug = n->co2_ug;
+	s.intensity_mg_per_kwh = n->intensity.mg_per_kwh;
+	snprintf(s.carbon_source, sizeof s.carbon_source, "%s", n->intensity.source);
+	snprintf(s.carbon_zone, sizeof s.carbon_zone, "%s", n->intensity.zone);
 	pthread_mutex_unlock(&e->lock);
 	memcpy(ret, &s, ret->sz < sizeof s ? ret->sz : sizeof s);
 	ret->sz = ret->sz < sizeof s ? ret->sz : sizeof s;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "internal.h"
+#include "carbon/carbon.h"
 
 #define JPU_MAX_SENSORS   8
 #define JPU_MAX_GPUS      16
@@ -56,7 +57,13 @@ struct jpu_snapshot {
 	struct jpu_energy energy; /* cumulative, scope */
 	uint64_t energy_total_uj;
 	bool has_cpu_sensor, has_dram_sensor, has_gpu_sensor; /* which energies exist */
-	char basis[128];                                      /* estimate basis, "" when measured */
+	/* emissions of the scope, integrated sample by sample */
+	bool has_emissions;
+	uint64_t co2_ug;
+	struct jpu_intensity intensity; /* in force for this sample */
+	uint64_t intensity_mg;          /* intensity.mg_per_kwh, for the metric table */
+	uint32_t pue_milli;
+	char basis[128]; /* estimate basis, "" when measured */
 };
 
 /* A tracked process tree (one per Jupyter kernel). */
@@ -71,6 +78,7 @@ struct jpu_tracked {
 	uint64_t rss_bytes;
 	uint64_t power_uw;
 	struct jpu_energy energy;
+	struct jpu_co2_acc co2;
 };
 
 struct jpu_hist {
@@ -129,6 +137,9 @@ struct jpu_engine {
 	pthread_cond_t cond;
 	struct jpu_snapshot snap;
 	struct jpu_energy energy;
+	struct jpu_co2_acc co2;
+	struct jpu_carbon *carbon; /* swapped under lock by jpu_engine_set_carbon */
+	uint32_t pue_milli;
 	struct jpu_tracked *tracked;
 	size_t n_tracked;
 	struct jpu_hist *hist;
@@ -171,6 +182,7 @@ void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct 
 enum jpu_metric_unit {
 	JPU_UNIT_MICRO, /* µW -> W, µJ -> J: printed /1e6 */
 	JPU_UNIT_RATIO, /* a double 0..1 */
+	JPU_UNIT_MILLI, /* mg/kWh -> g/kWh: printed /1e3 */
 };
 
 struct jpu_metric {

@@ -465,8 +465,62 @@ static void test_thread(void)
 	jpu_engine_free(e);
 }
 
+/* Emissions integrate each sample's energy with the intensity valid then:
+ * conservation over a run whose intensity changes midway. */
+static void test_emissions(void)
+{
+	struct world w;
+	jpu_engine_opts c = {.sz = sizeof c};
+	jpu_summary s = {.sz = sizeof s};
+	jpu_engine *e;
+	char d[64], *j = NULL;
+
+	w_init(&w);
+	w_domains(&w, "package p0 energy_uj=0\n");
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	c.carbon_provider = "constant";
+	c.intensity_mg_per_kwh = 100000;
+	CHECK_EQ_INT(jpu_engine_set_carbon(e, &c), 0);
+	jpu_engine_sample(e);
+	for (int i = 1; i <= 4; i++) {
+		if (i == 3) {
+			/* 400 g/kWh and a PUE of 1.5 from the third sample on */
+			c.intensity_mg_per_kwh = 400000;
+			c.pue_milli = 1500;
+			CHECK_EQ_INT(jpu_engine_set_carbon(e, &c), 0);
+		}
+		advance(1000000);
+		snprintf(d, sizeof d, "package p0 energy_uj=%d\n", i * 36000000);
+		w_domains(&w, d);
+		CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	}
+	jpu_engine_summary(e, &s);
+	/* 36 J = 0.01 Wh: 2 x 0.01 Wh x 100 g/kWh + 2 x 0.01 Wh x 400 x 1.5 */
+	CHECK(s.has_emissions);
+	CHECK_NEAR(s.co2_ug, 2 * 1000 + 2 * 6000, 0.01 * 14000);
+	CHECK_EQ_U64(s.co2_ug, 14000);
+	CHECK_STR(s.carbon_source, "constant");
+	CHECK_EQ_INT(jpu_engine_json(e, &j), 0);
+	CHECK(j && strstr(j, "\"emissions\":{\"g\":0.014000,\"intensity_g_per_kwh\":400.000,"
+	                     "\"source\":\"constant\"") != NULL);
+	CHECK(j && strstr(j, "\"pue\":1.500}") != NULL);
+	free(j);
+	/* bad settings are refused, naming the setting, and change nothing */
+	c.pue_milli = 500;
+	CHECK_EQ_INT(jpu_engine_set_carbon(e, &c), -EINVAL);
+	c.pue_milli = 0;
+	c.carbon_provider = "wattime";
+	CHECK_EQ_INT(jpu_engine_set_carbon(e, &c), -EINVAL);
+	c.carbon_provider = "table";
+	c.country = "France";
+	CHECK_EQ_INT(jpu_engine_set_carbon(e, &c), -EINVAL);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
 int main(void)
 {
+	test_emissions();
 	test_system_psys_dram();
 	test_wrap_and_reset();
 	test_conservation();

@@ -71,13 +71,13 @@ typedef struct jpu_engine_opts {
 	/* comma-separated list of sensor backends to probe, in order
 	 * ("rapl,hwmon,perf,nvml,estimate"); NULL = all real backends */
 	const char *sensors;
-	uint64_t interval_usec;  /* sampling interval; 0 = 1 s */
-	enum jpu_scope scope;    /* default JPU_SCOPE_SYSTEM */
-	pid_t pid;               /* JPU_SCOPE_PROCESS: root of the tree; 0 = caller */
-	uid_t uid;               /* JPU_SCOPE_USER: the user; (uid_t)-1 = caller */
+	uint64_t interval_usec; /* sampling interval; 0 = 1 s */
+	enum jpu_scope scope;   /* default JPU_SCOPE_SYSTEM */
+	pid_t pid;              /* JPU_SCOPE_PROCESS: root of the tree; 0 = caller */
+	uid_t uid;              /* JPU_SCOPE_USER: the user; (uid_t)-1 = caller */
 	enum jpu_idle_policy idle_policy;
-	unsigned history_len;    /* samples kept in the history ring; 0 = 3600 */
-	jpu_log_fn log;          /* NULL = silent */
+	unsigned history_len; /* samples kept in the history ring; 0 = 3600 */
+	jpu_log_fn log;       /* NULL = silent */
 	void *log_userdata;
 	/* path of a state file to persist cumulative energy across restarts;
 	 * NULL = none. Written atomically (rename) after every sample. */
@@ -86,7 +86,23 @@ typedef struct jpu_engine_opts {
 	 * (0 = read from procfs). */
 	uint64_t mem_bytes;
 	unsigned ncpu;
+
+	/* Carbon (docs/carbon.md): grid intensity and emissions. */
+	/* "auto" (NULL too: FR -> rte, GB -> gb, a token -> emaps, then the
+	 * country table), "rte", "gb", "emaps", "table", "constant", or a
+	 * comma chain such as "gb,table" */
+	const char *carbon_provider;
+	const char *country;           /* ISO 3166-1 alpha-2; NULL = World average */
+	const char *postcode;          /* GB outward postcode for regional data */
+	uint32_t intensity_mg_per_kwh; /* constant provider; 0 = 475 g/kWh */
+	uint32_t pue_milli;            /* power usage effectiveness x 1000; 0 = 1.0 */
+	const char *emaps_token;       /* Electricity Maps token (copied, never logged) */
+	const char *carbon_urls[8];    /* "name=base_url" overrides, unused = NULL */
+	uint64_t carbon_timeout_usec;  /* per request; 0 = 10 s */
 } jpu_engine_opts;
+
+/* jpu_engine_opts has the carbon fields above. */
+#define JPU_HAVE_CARBON_OPTS 1
 
 typedef struct jpu_engine jpu_engine;
 
@@ -133,23 +149,34 @@ JPU_API int jpu_untrack(jpu_engine *engine, const char *tag);
  * [{"tag":..,"pid":..,"alive":bool,"power_w":..,"energy_j":{cpu,dram,gpu,total}},..] */
 JPU_API int jpu_tracked_json(jpu_engine *engine, char **ret_json);
 
+/* Replace the carbon settings (the carbon_* fields, country, postcode,
+ * intensity_mg_per_kwh, pue_milli, emaps_token of opts; the rest is
+ * ignored) while the engine runs: the Jupyter front end's settings. The
+ * emissions counted so far are kept. -EINVAL naming the bad setting. */
+JPU_API int jpu_engine_set_carbon(jpu_engine *engine, const jpu_engine_opts *opts);
+
 /* A few figures of the latest sample as numbers, for terminal views. */
 typedef struct jpu_summary {
-	size_t sz;              /* sizeof(struct jpu_summary) */
-	int64_t seq;            /* sample number, 0 = none yet */
-	uint64_t t_usec;        /* CLOCK_REALTIME of the sample */
+	size_t sz;       /* sizeof(struct jpu_summary) */
+	int64_t seq;     /* sample number, 0 = none yet */
+	uint64_t t_usec; /* CLOCK_REALTIME of the sample */
 	int has_cpu, has_dram, has_gpu, has_psys;
-	uint64_t cpu_usage_uw;  /* attributed to the scope, DRAM included */
-	uint64_t cpu_total_uw;  /* whole machine, packages + DRAM */
-	uint64_t cpu_idle_uw;   /* idle power not attributed */
+	uint64_t cpu_usage_uw; /* attributed to the scope, DRAM included */
+	uint64_t cpu_total_uw; /* whole machine, packages + DRAM */
+	uint64_t cpu_idle_uw;  /* idle power not attributed */
 	uint64_t dram_total_uw;
 	uint64_t psys_uw;
 	uint64_t gpu_usage_uw, gpu_total_uw;
-	uint64_t energy_uj;     /* cumulative energy of the scope, all parts */
+	uint64_t energy_uj; /* cumulative energy of the scope, all parts */
 	uint64_t cpu_energy_uj, dram_energy_uj, gpu_energy_uj;
-	double share;           /* scope share of host busy CPU time, 0..1 */
-	int estimated;          /* some figure comes from the estimate */
+	double share;  /* scope share of host busy CPU time, 0..1 */
+	int estimated; /* some figure comes from the estimate */
 	char cpu_source[16], gpu_source[16];
+	/* emissions of the scope (cumulative) and the intensity in force */
+	int has_emissions;
+	uint64_t co2_ug;
+	uint32_t intensity_mg_per_kwh;
+	char carbon_source[16], carbon_zone[16];
 } jpu_summary;
 
 JPU_API int jpu_engine_summary(jpu_engine *engine, jpu_summary *ret_summary);

@@ -19,8 +19,19 @@ static bool flag(const struct jpu_snapshot *s, ssize_t off)
 	return off < 0 || *(const bool *)at(s, (size_t)off);
 }
 
+/* a value in thousandths printed from integers: 47000 -> 47.000 */
+static void buf_milli(struct jpu_buf *b, uint64_t v)
+{
+	jpu_buf_printf(b, "%llu.%03llu", (unsigned long long)(v / 1000),
+	               (unsigned long long)(v % 1000));
+}
+
 static void write_value(struct jpu_buf *b, const struct jpu_metric *m, const struct jpu_snapshot *s)
 {
+	if (m->unit == JPU_UNIT_MILLI) {
+		buf_milli(b, *(const uint64_t *)at(s, m->value_off));
+		return;
+	}
 	if (m->unit == JPU_UNIT_RATIO) {
 		/* 0..1 with 6 decimals, printed from an integer */
 		double v = *(const double *)at(s, m->value_off);
@@ -49,6 +60,26 @@ static const struct jpu_part *part_of(const struct jpu_snapshot *s, const char *
 static void write_extras(struct jpu_buf *b, const char *obj, const struct jpu_snapshot *s)
 {
 	const struct jpu_part *p = part_of(s, obj);
+
+	if (strcmp(obj, "emissions") == 0) {
+		/* every intensity says where, when and on what basis */
+		jpu_buf_puts(b, ",\"source\":");
+		jpu_buf_json_str(b, s->intensity.source);
+		jpu_buf_puts(b, ",\"zone\":");
+		jpu_buf_json_str(b, s->intensity.zone);
+		jpu_buf_puts(b, ",\"basis\":");
+		jpu_buf_json_str(b, s->intensity.basis);
+		jpu_buf_puts(b, ",\"time\":");
+		if (s->intensity.data_t_usec)
+			jpu_buf_iso_time(b, s->intensity.data_t_usec);
+		else
+			jpu_buf_puts(b, "null");
+		jpu_buf_printf(b, ",\"stale\":%s,\"estimated\":%s,\"pue\":",
+		               s->intensity.stale ? "true" : "false",
+		               s->intensity.estimated ? "true" : "false");
+		buf_milli(b, s->pue_milli);
+		return;
+	}
 
 	if (!p)
 		return;

@@ -57,6 +57,14 @@ const struct jpu_metric jpu_metrics[] = {
          JPU_UNIT_MICRO, OFF(energy.gpu_uj), OFF(has_gpu_sensor), NO_FLAG},
         {"energy_j", "total", NULL, NULL, NULL, NULL, JPU_UNIT_MICRO, OFF(energy_total_uj), NO_FLAG,
          NO_FLAG},
+        {"emissions", "g", "jpu_emissions_grams_total", "counter",
+         "CO2-equivalent emitted by the scope's energy, integrated sample by sample with the grid "
+         "intensity valid then, times the PUE",
+         NULL, JPU_UNIT_MICRO, OFF(co2_ug), OFF(has_emissions), NO_FLAG},
+        {"emissions", "intensity_g_per_kwh", "jpu_grid_intensity_grams_per_kwh", "gauge",
+         "Carbon intensity of the electricity in force for the last sample (source, zone and basis "
+         "in the JSON sample)",
+         NULL, JPU_UNIT_MILLI, OFF(intensity_mg), OFF(has_emissions), NO_FLAG},
 };
 const size_t jpu_metrics_len = JPU_ARRAY_SIZE(jpu_metrics);
 

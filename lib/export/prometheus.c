@@ -56,7 +56,12 @@ static void write_row(struct jpu_buf *b, const struct jpu_metric *m, const struc
 	if (m->prom_label)
 		jpu_buf_printf(b, ",%s", m->prom_label);
 	jpu_buf_puts(b, "} ");
-	if (m->unit == JPU_UNIT_RATIO) {
+	if (m->unit == JPU_UNIT_MILLI) {
+		uint64_t v = *(const uint64_t *)(base + m->value_off);
+
+		jpu_buf_printf(b, "%llu.%03llu", (unsigned long long)(v / 1000),
+		               (unsigned long long)(v % 1000));
+	} else if (m->unit == JPU_UNIT_RATIO) {
 		double v = *(const double *)(base + m->value_off);
 
 		jpu_buf_micro(b, v > 0.0 ? (uint64_t)llround(v * 1e6) : 0);
@@ -118,6 +123,15 @@ void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct 
 				jpu_buf_micro(b, v[k]);
 				jpu_buf_puts(b, "\n");
 			}
+		}
+		header(b, "jpu_tracked_emissions_grams_total", "counter",
+		       "CO2-equivalent emitted by each tracked process tree");
+		for (size_t i = 0; i < e->n_tracked; i++) {
+			jpu_buf_puts(b, "jpu_tracked_emissions_grams_total{tag=\"");
+			label_value(b, e->tracked[i].tag);
+			jpu_buf_puts(b, "\"} ");
+			jpu_buf_micro(b, e->tracked[i].co2.co2_ug);
+			jpu_buf_puts(b, "\n");
 		}
 	}
 }
