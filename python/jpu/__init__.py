@@ -44,6 +44,8 @@ class Engine:
     history: number of samples kept for plots (default 3600).
     sensors: comma-separated backends to probe (None = all real ones).
     state_file: file keeping cumulative energy across restarts.
+    carbon: carbon settings, as for set_carbon() (None = auto: the World average
+        of the country table until a country is given).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class Engine:
         history: int = 3600,
         sensors: str | None = None,
         state_file: str | os.PathLike | None = None,
+        carbon: dict | None = None,
     ) -> None:
         if scope not in SCOPES:
             raise ValueError(f"scope: expected one of system, user, process; got {scope!r}")
@@ -86,6 +89,46 @@ class Engine:
             history=int(history),
             sensors=sensors,
             state_file=None if state_file is None else os.fspath(state_file),
+        )
+        if carbon:
+            self.set_carbon(**carbon)
+
+    def set_carbon(
+        self,
+        provider: str | None = "auto",
+        country: str | None = None,
+        postcode: str | None = None,
+        intensity: float | None = None,
+        pue: float = 1.0,
+        emaps_token: str | None = None,
+        urls: dict | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        """Choose where grid carbon intensity comes from (docs/carbon.md).
+
+        provider: "auto", "rte", "gb", "emaps", "table", "constant" or a chain "gb,table".
+        country: ISO 3166-1 alpha-2 code; postcode: GB outward postcode.
+        intensity: g/kWh for the constant provider (default 475).
+        pue: power usage effectiveness of the data centre (>= 1).
+        emaps_token: Electricity Maps token (kept in the engine, never logged).
+        urls: {"rte": "http://...", ...} base URL overrides (mirrors, tests).
+        Emissions counted so far are kept.
+        """
+        if intensity is not None and not 0 <= float(intensity) <= 3000:
+            raise ValueError(f"intensity: {intensity} g/kWh is outside 0 .. 3000")
+        if not 1.0 <= float(pue) <= 10.0:
+            raise ValueError(f"pue: {pue} is outside 1.0 .. 10.0")
+        if provider is None or (intensity is not None and provider == "auto"):
+            provider = "constant" if intensity is not None else "auto"
+        self._e.set_carbon(
+            provider=provider,
+            country=country or None,
+            postcode=postcode or None,
+            intensity_mg_per_kwh=int(round(float(intensity) * 1000)) if intensity else 0,
+            pue_milli=int(round(float(pue) * 1000)),
+            emaps_token=emaps_token or None,
+            urls=tuple(f"{k}={v}" for k, v in (urls or {}).items()),
+            timeout_usec=int(max(0.001, float(timeout)) * 1e6),
         )
 
     # lifecycle

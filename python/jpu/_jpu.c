@@ -9,6 +9,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,12 +23,18 @@ typedef struct {
  * the sampler thread must take the GIL to call it. */
 static PyObject *log_callable;
 
+/* The last error the engine logged on this thread: it names the bad option,
+ * so the OSError raised for the call carries it. */
+static _Thread_local char last_error[512];
+
 static void log_to_python(int level, const char *msg, void *userdata)
 {
 	PyGILState_STATE g;
 	PyObject *r;
 
 	(void)userdata;
+	if (level <= JPU_LOG_ERR)
+		snprintf(last_error, sizeof last_error, "%s", msg);
 	if (!log_callable || !Py_IsInitialized())
 		return;
 	g = PyGILState_Ensure();
@@ -41,6 +48,11 @@ static void log_to_python(int level, const char *msg, void *userdata)
 static PyObject *errno_error(int r, const char *what)
 {
 	errno = -r;
+	if (last_error[0]) {
+		PyErr_SetFromErrnoWithFilename(PyExc_OSError, last_error);
+		last_error[0] = '\0';
+		return NULL;
+	}
 	return PyErr_SetFromErrnoWithFilename(PyExc_OSError, what);
 }
 
@@ -227,7 +239,58 @@ static PyObject *Engine_untrack(EngineObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+static PyObject *Engine_set_carbon(EngineObject *self, PyObject *args, PyObject *kw)
+{
+	static char *keywords[] = {"provider",  "country",     "postcode", "intensity_mg_per_kwh",
+	                           "pue_milli", "emaps_token", "urls",     "timeout_usec",
+	                           NULL};
+	jpu_engine *e = need(self);
+	const char *provider = NULL, *country = NULL, *postcode = NULL, *token = NULL;
+	unsigned intensity = 0, pue = 0;
+	unsigned long long timeout = 0;
+	PyObject *urls = NULL;
+	jpu_engine_opts o;
+	Py_ssize_t n = 0;
+	int r;
+
+	if (!e ||
+	    !PyArg_ParseTupleAndKeywords(args, kw, "|zzzIIzOK", keywords, &provider, &country,
+	                                 &postcode, &intensity, &pue, &token, &urls, &timeout))
+		return NULL;
+	memset(&o, 0, sizeof o);
+	o.sz = sizeof o;
+	if (urls && urls != Py_None) {
+		if (!PyTuple_Check(urls)) {
+			PyErr_SetString(PyExc_TypeError, "urls: expected a tuple of 'name=url'");
+			return NULL;
+		}
+		n = PyTuple_GET_SIZE(urls);
+		if (n > (Py_ssize_t)(sizeof o.carbon_urls / sizeof o.carbon_urls[0])) {
+			PyErr_SetString(PyExc_ValueError, "urls: at most 8");
+			return NULL;
+		}
+		for (Py_ssize_t i = 0; i < n; i++) {
+			/* borrowed from the tuple, which outlives the call */
+			o.carbon_urls[i] = PyUnicode_AsUTF8(PyTuple_GET_ITEM(urls, i));
+			if (!o.carbon_urls[i])
+				return NULL;
+		}
+	}
+	o.carbon_provider = provider;
+	o.country = country;
+	o.postcode = postcode;
+	o.intensity_mg_per_kwh = intensity;
+	o.pue_milli = pue;
+	o.emaps_token = token;
+	o.carbon_timeout_usec = timeout;
+	Py_BEGIN_ALLOW_THREADS r = jpu_engine_set_carbon(e, &o);
+	Py_END_ALLOW_THREADS if (r < 0) return errno_error(r, "jpu_engine_set_carbon");
+	Py_RETURN_NONE;
+}
+
 static PyMethodDef Engine_methods[] = {
+        {"set_carbon", (PyCFunction)(void (*)(void))Engine_set_carbon, METH_VARARGS | METH_KEYWORDS,
+         "Replace the carbon settings."},
         {"close", (PyCFunction)Engine_close, METH_NOARGS, "Stop sampling and free the engine."},
         {"start", (PyCFunction)Engine_start, METH_NOARGS, "Start the sampler thread."},
         {"stop", (PyCFunction)Engine_stop, METH_NOARGS, "Stop the sampler thread."},
