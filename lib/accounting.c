@@ -591,60 +591,105 @@ static int parse_totals(const char **p, const char *end, struct jpu_energy *en,
 
 /* Tags saved in the state file come back when jpu_track() names them again:
  * they are kept as tracked entries with no tree until then. */
-int jpu_state_load(struct jpu_engine *e)
+int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t n)
 {
-	static char buf[1 << 20];
-	ssize_t n;
-	int fd = open(e->state_file, O_RDONLY | O_CLOEXEC);
-	const char *p, *end;
+	const char *p = buf, *end = buf + n;
+	struct jpu_energy energy = {0};
+	struct jpu_co2_acc co2 = {0};
+	struct jpu_tracked *tags = NULL;
+	size_t n_tags = 0;
+	bool have_scope = false;
+	int r = -EBADMSG;
 
-	if (fd < 0)
-		return -errno;
-	n = jpu_pread_all(fd, buf, sizeof buf);
-	close(fd);
-	if (n < 0)
-		return (int)n;
-	p = buf;
-	end = buf + n;
-	if (n < 12 || strncmp(p, "jpu-state 2\n", 12) != 0)
+	/* parse everything first: a bad file changes nothing */
+	if (n < 12 || memcmp(p, "jpu-state 2\n", 12) != 0)
 		return -EBADMSG;
 	p += 12;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t line = eol ? (size_t)(eol - p) : 0;
 
 		if (!eol)
-			return -EBADMSG;
-		if (strncmp(p, "scope ", 6) == 0) {
+			goto fail;
+		if (line > 6 && memcmp(p, "scope ", 6) == 0 && !have_scope) {
 			const char *q = p + 6;
 
-			if (parse_totals(&q, eol, &e->energy, &e->co2) < 0)
-				return -EBADMSG;
-		} else if (strncmp(p, "tag ", 4) == 0) {
+			if (parse_totals(&q, eol, &energy, &co2) < 0 || q != eol)
+				goto fail;
+			have_scope = true;
+		} else if (line > 4 && memcmp(p, "tag ", 4) == 0) {
 			const char *q = p + 4;
-			struct jpu_energy en;
-			struct jpu_co2_acc co2;
 			struct jpu_tracked *arr;
+			struct jpu_energy en;
+			struct jpu_co2_acc c;
 			size_t len;
 
-			if (parse_totals(&q, eol, &en, &co2) < 0 || q >= eol || *q != ' ')
-				return -EBADMSG;
+			if (parse_totals(&q, eol, &en, &c) < 0 || q >= eol || *q != ' ')
+				goto fail;
 			q++;
 			len = (size_t)(eol - q);
-			if (len == 0 || len >= sizeof arr->tag)
-				return -EBADMSG;
-			arr = realloc(e->tracked, (e->n_tracked + 1) * sizeof *arr);
-			if (!arr)
-				return -ENOMEM;
-			e->tracked = arr;
-			arr = &arr[e->n_tracked++];
+			if (len == 0 || len >= sizeof tags->tag || memchr(q, '\0', len))
+				goto fail;
+			for (size_t i = 0; i < n_tags; i++)
+				if (strlen(tags[i].tag) == len && memcmp(tags[i].tag, q, len) == 0)
+					goto fail; /* a tag twice */
+			arr = realloc(tags, (n_tags + 1) * sizeof *arr);
+			if (!arr) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			tags = arr;
+			arr = &tags[n_tags++];
 			memset(arr, 0, sizeof *arr);
 			memcpy(arr->tag, q, len);
 			arr->energy = en;
-			arr->co2 = co2;
+			arr->co2 = c;
 		} else {
-			return -EBADMSG;
+			goto fail;
 		}
 		p = eol + 1;
 	}
+	if (!have_scope)
+		goto fail;
+	{
+		struct jpu_tracked *all =
+		        realloc(e->tracked, (e->n_tracked + n_tags) * sizeof *all);
+
+		if (!all && e->n_tracked + n_tags > 0) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		e->tracked = all;
+		if (n_tags)
+			memcpy(&e->tracked[e->n_tracked], tags, n_tags * sizeof *tags);
+		e->n_tracked += n_tags;
+	}
+	e->energy = energy;
+	e->co2 = co2;
+	free(tags);
 	return 0;
+fail:
+	free(tags);
+	return r;
+}
+
+int jpu_state_load(struct jpu_engine *e)
+{
+	char *buf = malloc(1 << 20);
+	ssize_t n;
+	int fd, r;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = open(e->state_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		free(buf);
+		return r;
+	}
+	n = jpu_pread_all(fd, buf, 1 << 20);
+	close(fd);
+	r = n < 0 ? (int)n : jpu_state_parse(e, buf, (size_t)n);
+	free(buf);
+	return r;
 }

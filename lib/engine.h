@@ -154,6 +154,8 @@ struct jpu_engine {
 /* accounting.c */
 int jpu_engine_tick(struct jpu_engine *e);
 int jpu_state_load(struct jpu_engine *e);
+/* Parse state file content into e's totals and tracked tags (fuzzed). */
+int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t len);
 int jpu_state_save(struct jpu_engine *e);
 
 /* Test hooks: replace the clocks (µs). */
