@@ -3,6 +3,7 @@ no process scan and no blocking I/O on the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from typing import Any
@@ -12,6 +13,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from .carbon import FieldError, parse_client_settings
 from .kernels import kernel_report
 
 SERVICE_KEY = "jupyter_power_usage_service"
@@ -116,6 +118,60 @@ class KernelsHandler(_BaseHandler):
         self.write_json(report)
 
 
+class CarbonHandler(_BaseHandler):
+    """GET/PUT /api/metrics/v1/power_usage/carbon: the carbon settings in force, and the front
+    end's `emissions` settings handed to the server (docs/carbon.md, "Jupyter"). The token is
+    answered only as "set" or null."""
+
+    @web.authenticated
+    def get(self) -> None:
+        if self.engine_unavailable():
+            return
+        self.write_json(self._answer())
+
+    @web.authenticated
+    async def put(self) -> None:
+        cfg = self.settings[CONFIG_KEY]
+        if not cfg.allow_client_carbon_settings:
+            self.json_error(
+                403,
+                "this server does not take carbon settings from the browser "
+                "(PowerUsageDisplay.allow_client_carbon_settings is False); "
+                "its administrator sets them in the server configuration",
+                field=None,
+            )
+            return
+        try:
+            body = json.loads(self.request.body or b"null")
+        except ValueError:
+            self.json_error(400, "body: not JSON", field="body")
+            return
+        try:
+            client = parse_client_settings(body)
+        except FieldError as exc:
+            self.json_error(400, str(exc), field=exc.field)
+            return
+        if self.engine_unavailable():
+            return
+        # Only the original's fields that say something; "" source means the server's settings.
+        client = {k: v for k, v in client.items() if v not in (None, "")} or None
+        try:
+            # Builds the provider chain (and may start its thread): off the event loop.
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.service.set_client_carbon, client
+            )
+        except FieldError as exc:
+            self.json_error(400, str(exc), field=exc.field)
+            return
+        self.write_json(self._answer())
+
+    def _answer(self) -> dict:
+        body = self.service.carbon_description()
+        snap = self.service.snapshot() or {}
+        body["current"] = snap.get("emissions")
+        return body
+
+
 class EmapsProxyHandler(_BaseHandler):
     """GET /api/metrics/v1/emission_factor/emaps/<path>: Electricity Maps through the server,
     with the token added here so that it never reaches the browser."""
@@ -160,9 +216,7 @@ class EmapsProxyHandler(_BaseHandler):
             )
             return
         self.set_status(response.code)
-        self.set_header(
-            "Content-Type", response.headers.get("Content-Type", "application/json")
-        )
+        self.set_header("Content-Type", response.headers.get("Content-Type", "application/json"))
         self.set_header("Cache-Control", "no-store")
         self.finish(response.body or b"")
 
@@ -177,5 +231,6 @@ def handlers(base_url: str) -> list[tuple]:
         (url("power_usage"), PowerUsageHandler),
         (url("power_usage", "history"), HistoryHandler),
         (url("power_usage", "kernels"), KernelsHandler),
+        (url("power_usage", "carbon"), CarbonHandler),
         (url("emission_factor", "emaps", "(.+)"), EmapsProxyHandler),
     ]

@@ -97,9 +97,9 @@ class KernelWatcher:
 
 
 async def kernel_report(service: PowerService, serverapp: Any) -> list[dict]:
-    """[{kernel_id, name, path, pid, alive, power_w, energy_j, note}] for the running kernels,
-    with notebook paths read from the session manager now (a renamed notebook shows its new
-    path)."""
+    """[{kernel_id, name, path, pid, alive, power_w, energy_j, emissions_g, note}] for the
+    running kernels, with notebook paths read from the session manager now (a renamed notebook
+    shows its new path)."""
     km = serverapp.kernel_manager
     reconcile(service, km)
     paths: dict[str, dict] = {}
@@ -122,9 +122,7 @@ async def kernel_report(service: PowerService, serverapp: Any) -> list[dict]:
         note = service.kernel_notes.get(kernel_id)
         if pid is None and note is None:
             note = (
-                REMOTE_KERNEL_NOTE
-                if not _is_local(km, kernel_id)
-                else "kernel process not running"
+                REMOTE_KERNEL_NOTE if not _is_local(km, kernel_id) else "kernel process not running"
             )
         out.append(
             {
@@ -136,6 +134,7 @@ async def kernel_report(service: PowerService, serverapp: Any) -> list[dict]:
                 "alive": entry.get("alive") if entry else None,
                 "power_w": entry.get("power_w") if entry else None,
                 "energy_j": dict(entry.get("energy_j") or {}) if entry else {},
+                "emissions_g": entry.get("emissions_g") if entry else None,
                 "note": note,
             }
         )

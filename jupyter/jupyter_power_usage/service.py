@@ -8,11 +8,14 @@ every endpoint answers 503 with the reason (``PowerService.error``).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import stat
 import threading
 from typing import Any
+
+from . import carbon
 
 try:  # the binding; a missing one is reported by the endpoints, not a crash of the server
     import jpu
@@ -23,6 +26,15 @@ else:
     _JPU_IMPORT_ERROR = None
 
 REMOTE_KERNEL_NOTE = "remote kernel: no local process"
+STATE_DIR_NAME = "jupyter_power_usage"
+
+
+def default_state_file(scope: str) -> str:
+    """<Jupyter data dir>/jupyter_power_usage/state-<scope>: kept across restarts and reboots
+    (the runtime dir may be a tmpfs), one file per scope since their totals differ."""
+    from jupyter_core.paths import jupyter_data_dir
+
+    return os.path.join(jupyter_data_dir(), STATE_DIR_NAME, f"state-{scope}")
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -65,6 +77,12 @@ class PowerService:
         # kernel_id -> why the engine does not follow it (pid gone, no local process...).
         self.kernel_notes: dict[str, str] = {}
         self._lock = threading.Lock()
+        # The state file in use (None: not persisted) and the fd of its lock.
+        self.state_file: str | None = None
+        self._state_lock_fd: int | None = None
+        # Carbon: the front end's settings in force (None: the server's), and the merge result.
+        self.client_carbon: dict | None = None
+        self.carbon_settings, self.carbon_ignored, self.token_origin = carbon.merge(config, None)
 
     # ---- life cycle -------------------------------------------------------------------------
 
@@ -83,7 +101,8 @@ class PowerService:
             "interval": cfg.sample_interval,
             "idle_policy": cfg.idle_policy,
             "history": cfg.history_length,
-            "state_file": cfg.state_file or None,
+            "state_file": self._claim_state_file(),
+            "carbon": dict(self.carbon_settings),
         }
         if cfg.measurement_scope == "process":
             kwargs["pid"] = self.pid
@@ -113,6 +132,7 @@ class PowerService:
                 diagnostics,
             )
             self._release_log()
+            self._release_state_file()
             return
         self.engine = engine
         self.log.info(
@@ -123,10 +143,80 @@ class PowerService:
             cfg.procfs_path,
         )
 
+    def _claim_state_file(self) -> str | None:
+        """The state file this server may use, or None. A lock beside it (flock, released by
+        the kernel when the process dies, kill -9 included) keeps two servers of the same user
+        from overwriting each other's totals: the second one logs why and does not persist."""
+        cfg = self.config
+        if not cfg.persist:
+            return None
+        path = cfg.state_file or default_state_file(cfg.measurement_scope)
+        fd = -1
+        try:
+            os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+            fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if fd >= 0:
+                os.close(fd)
+            busy = isinstance(exc, BlockingIOError)
+            self.log.warning(
+                "jupyter_power_usage: not persisting totals to %s: %s",
+                path,
+                "another Jupyter server of this user uses it; set "
+                "PowerUsageDisplay.state_file to a file of its own"
+                if busy
+                else _describe_error(exc),
+            )
+            return None
+        self._state_lock_fd = fd
+        self.state_file = path
+        return path
+
+    def _release_state_file(self) -> None:
+        fd, self._state_lock_fd = self._state_lock_fd, None
+        if fd is not None:
+            os.close(fd)  # releases the flock
+
+    # ---- carbon -----------------------------------------------------------------------------
+
+    def set_client_carbon(self, client: dict | None) -> None:
+        """Apply the front end's settings (None: back to the server's). Raises
+        carbon.FieldError naming the field when they cannot be used."""
+        settings, ignored, token_origin = carbon.merge(self.config, client)
+        try:
+            self.engine.set_carbon(**settings)
+        except (OSError, ValueError) as exc:
+            message = _describe_error(exc)
+            raise carbon.FieldError(carbon.field_of_engine_error(message), message) from None
+        self.client_carbon = client
+        self.carbon_settings, self.carbon_ignored, self.token_origin = (
+            settings,
+            ignored,
+            token_origin,
+        )
+        self.log.info(
+            "jupyter_power_usage: carbon settings from %s: provider %s, country %s",
+            "the browser" if client else "the server",
+            settings["provider"],
+            settings["country"] or "World",
+        )
+
+    def carbon_description(self) -> dict:
+        return carbon.describe(
+            self.carbon_settings,
+            self.config,
+            self.client_carbon,
+            self.carbon_ignored,
+            self.token_origin,
+        )
+
     def _fail(self, message: str, diagnostics: list[dict] | None = None) -> None:
         self.error = message
         self._error_diagnostics = diagnostics or []
-        self.log.error("jupyter_power_usage: %s; the endpoints answer 503 with this reason", message)
+        self.log.error(
+            "jupyter_power_usage: %s; the endpoints answer 503 with this reason", message
+        )
 
     def _check_daemon_socket(self) -> None:
         path = self.config.daemon_socket
@@ -143,9 +233,7 @@ class PowerService:
                 path,
             )
         else:
-            self.log.info(
-                "jupyter_power_usage: no jpud socket at %s; sampling in-process", path
-            )
+            self.log.info("jupyter_power_usage: no jpud socket at %s; sampling in-process", path)
 
     def _release_log(self) -> None:
         capture = getattr(self, "_capture", None)
@@ -157,11 +245,13 @@ class PowerService:
         self._release_log()
         engine, self.engine = self.engine, None
         if engine is None:
+            self._release_state_file()
             return
         try:
             engine.stop()
         finally:
             engine.close()
+            self._release_state_file()
 
     # ---- readers (cheap: the engine's latest snapshot) -------------------------------------
 
