@@ -13,7 +13,7 @@ from typing import Any
 
 from . import _jpu
 
-__all__ = ["Engine", "SCOPES", "IDLE_POLICIES", "__version__"]
+__all__ = ["Engine", "Measurement", "measure", "SCOPES", "IDLE_POLICIES", "__version__"]
 
 __version__ = _jpu.version()
 
@@ -188,3 +188,14 @@ class Engine:
     def tracked(self) -> list:
         """Energy and power of each tracked tree."""
         return json.loads(self._e.tracked_json())
+
+
+# Placed after Engine, which measure uses.
+from .measure import Measurement, measure  # noqa: E402
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """``%load_ext jpu`` registers the ``%%energy`` cell magic (jpu/ipython.py)."""
+    from .ipython import load_ipython_extension as load
+
+    load(ip)
