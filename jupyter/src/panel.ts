@@ -249,7 +249,7 @@ export class PowerPanel extends Widget {
             value: (u, v) => formatEnergy(v)
           }
         ],
-        axes: [{}, { values: (u, ticks) => ticks.map(t => formatEnergy(t)), size: 70 }]
+        axes: [{}, { values: (u, ticks) => ticks.map(t => formatEnergy(t)), size: 80 }]
       },
       this._energyData(),
       this._energyBox
@@ -362,8 +362,10 @@ export class PowerPanel extends Widget {
     }
     const e = s.energy_j;
     if (e) {
-      add('Energy so far', formatEnergy(e.total),
-        `CPU ${formatEnergy(e.cpu)}, DRAM ${formatEnergy(e.dram)}, GPU ${formatEnergy(e.gpu)}`);
+      const parts = (['cpu', 'dram', 'gpu'] as const)
+        .filter(k => typeof e[k] === 'number' && (k !== 'gpu' || s.gpu))
+        .map(k => `${k.toUpperCase()} ${formatEnergy(e[k])}`);
+      add('Energy so far', formatEnergy(e.total), parts.join(', '));
     }
     if (s.emissions) {
       add('Emissions so far', formatMass(s.emissions.g),

@@ -9,7 +9,7 @@
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const CHROMIUM = process.env.JPU_CHROMIUM || '/usr/bin/chromium';
-const LAB_PORT = Number(process.env.JPU_UI_PORT || 8888);
+const LAB_PORT = Number(process.env.JPU_UI_PORT || 8765);
 const VM_PORT = LAB_PORT + 1;
 
 const launchOptions = {
