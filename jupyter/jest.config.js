@@ -11,6 +11,7 @@ module.exports = {
       { tsconfig: { module: 'commonjs', esModuleInterop: true, strict: true } }
     ]
   },
+  setupFiles: ['<rootDir>/jest.setup.js'],
   moduleFileExtensions: ['ts', 'tsx', 'js', 'json'],
-  collectCoverageFrom: ['src/model.ts', 'src/format.ts']
+  collectCoverageFrom: ['src/model.ts', 'src/format.ts', 'src/settings.ts', 'src/topbar.ts']
 };

@@ -197,9 +197,6 @@ export class PowerIndicator extends Widget {
     if (this.kind === 'gpu') {
       // The GPU item exists only where the sample has `gpu`, and never beside the quiet one.
       this.setHidden(!model.gpuAvailable || model.nothingMeasured);
-    } else if (this._quiet && !model.nothingMeasured) {
-      // GPU measured but not CPU: let the GPU item speak, keep this one small.
-      this.setHidden(false);
     }
     if (this._quiet) {
       this._renderQuiet(label);
