@@ -200,6 +200,9 @@ static void hist_push(struct jpu_engine *e, const struct jpu_snapshot *s)
 	h->has_gpu = s->gpu.present;
 	h->gpu_uw = s->gpu.usage_uw;
 	h->energy_uj = s->energy.cpu_uj + s->energy.dram_uj + s->energy.gpu_uj;
+	h->has_emissions = s->has_emissions;
+	h->co2_ug = s->co2_ug;
+	h->intensity_mg = s->intensity.mg_per_kwh;
 	e->hist_head = (e->hist_head + 1) % e->history_len;
 	if (e->hist_count < e->history_len)
 		e->hist_count++;

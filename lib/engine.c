@@ -621,6 +621,12 @@ JPU_API int jpu_engine_history_json(jpu_engine *e, uint64_t since_usec, char **r
 		}
 		jpu_buf_puts(&b, ",\"energy_j\":");
 		jpu_buf_micro(&b, h->energy_uj);
+		if (h->has_emissions) {
+			jpu_buf_puts(&b, ",\"emissions_g\":");
+			jpu_buf_micro(&b, h->co2_ug);
+			jpu_buf_printf(&b, ",\"intensity_g_per_kwh\":%u.%03u",
+			               h->intensity_mg / 1000, h->intensity_mg % 1000);
+		}
 		jpu_buf_puts(&b, "}");
 	}
 	jpu_buf_puts(&b, "]}");

@@ -86,6 +86,9 @@ struct jpu_hist {
 	uint64_t cpu_uw, cpu_total_uw, dram_uw, gpu_uw;
 	bool has_cpu, has_dram, has_gpu;
 	uint64_t energy_uj;
+	bool has_emissions;
+	uint64_t co2_ug;
+	uint32_t intensity_mg;
 };
 
 /* Per-domain previous counter value, parallel to each sensor's domains. */

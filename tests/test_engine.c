@@ -374,7 +374,8 @@ static void test_tracked_history_state(void)
 	free(j);
 	/* the ring keeps the last 4 samples; `since` filters */
 	CHECK_EQ_INT(jpu_engine_history_json(e, 0, &j), 0);
-	CHECK(j && strstr(j, "\"energy_j\":120.000000}]}") != NULL);
+	CHECK(j && strstr(j, "\"energy_j\":120.000000,\"emissions_g\":0.015767,"
+	                     "\"intensity_g_per_kwh\":473.010}]}") != NULL);
 	{
 		int n = 0;
 
