@@ -18,6 +18,7 @@ RSS. Run as root (it spawns processes of other uids):
 
     python3 bench/bench_scopes.py --bench build/bench/bench_scope
 """
+
 import argparse
 import glob
 import json
@@ -32,15 +33,22 @@ import psutil
 
 def find_bench():
     here = os.path.dirname(os.path.abspath(__file__))
-    hits = sorted(glob.glob(os.path.join(here, "..", "build*", "bench", "bench_scope")),
-                  key=os.path.getmtime, reverse=True)
+    hits = sorted(
+        glob.glob(os.path.join(here, "..", "build*", "bench", "bench_scope")),
+        key=os.path.getmtime,
+        reverse=True,
+    )
     return hits[0] if hits else None
 
 
 def spawn(bench, n, uid):
     """A spawner process holding n sleepers of uid; closing stdin ends them."""
-    p = subprocess.Popen([bench, "--spawner", str(n), "--uid", str(uid)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [bench, "--spawner", str(n), "--uid", str(uid)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = p.stdout.readline()
     if not line.startswith("ready"):
         raise SystemExit(f"spawner for {n} processes of uid {uid} failed: {line!r}")
@@ -76,6 +84,7 @@ def psutil_process(root):
             except psutil.NoSuchProcess:
                 pass
         return total
+
     return tick
 
 
@@ -90,14 +99,18 @@ def psutil_user(uid):
             except psutil.NoSuchProcess:
                 pass
         return total
+
     return tick
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bench", default=find_bench(), help="path to bench_scope")
-    ap.add_argument("--procs", default="1000,10000",
-                    help="comma-separated counts of unrelated processes (default 1000,10000)")
+    ap.add_argument(
+        "--procs",
+        default="1000,10000",
+        help="comma-separated counts of unrelated processes (default 1000,10000)",
+    )
     ap.add_argument("--ticks", type=int, default=100, help="ticks per scope (default 100)")
     ap.add_argument("--user-uid", type=int, default=4243)
     ap.add_argument("--user-procs", type=int, default=100)
@@ -126,10 +139,21 @@ def main():
             unrel = spawn(args.bench, n, 65534)
             user = spawn(args.bench, args.user_procs, args.user_uid)
             try:
-                out = subprocess.run([args.bench, "--ticks", str(args.ticks),
-                                      "--user-uid", str(args.user_uid), "--user-procs", "0"],
-                                     check=True, capture_output=True, text=True).stdout
-                jpu = [json.loads(l) for l in out.splitlines() if l.strip()]
+                out = subprocess.run(
+                    [
+                        args.bench,
+                        "--ticks",
+                        str(args.ticks),
+                        "--user-uid",
+                        str(args.user_uid),
+                        "--user-procs",
+                        "0",
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                jpu = [json.loads(line) for line in out.splitlines() if line.strip()]
                 ps = {
                     "system": per_tick(psutil_system, args.ticks),
                     "process": per_tick(psutil_process(tree_root), args.ticks),
@@ -150,23 +174,30 @@ def main():
                     # the global /proc pass is paid per process on the
                     # machine; the update per process of the user
                     per = upd["us_per_tick"] / upd["members"]
-                rows.append((n, r["scope"], r["mode"], r["us_per_tick"], p, rss, refresh, per,
-                             r["members"]))
+                rows.append(
+                    (n, r["scope"], r["mode"], r["us_per_tick"], p, rss, refresh, per, r["members"])
+                )
     finally:
         stop(tree)
 
-    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, "
-          f"load {os.getloadavg()[0]:.1f}, psutil {psutil.__version__}")
-    print(f"{'procs':>6} {'scope':8} {'jpu mode':10} {'jpu us/tick':>12} {'psutil us/tick':>15} "
-          f"{'psutil/jpu':>10} {'members':>7} {'update/member us':>13}")
-    for n, scope, mode, j, p, rss, refresh, per, members in rows:
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, "
+        f"load {os.getloadavg()[0]:.1f}, psutil {psutil.__version__}"
+    )
+    print(
+        f"{'procs':>6} {'scope':8} {'jpu mode':10} {'jpu us/tick':>12} {'psutil us/tick':>15} "
+        f"{'psutil/jpu':>10} {'members':>7} {'update/member us':>13}"
+    )
+    for n, scope, mode, j, p, _rss, _refresh, per, members in rows:
         per = f"{per:13.2f}" if per is not None else ""
         print(f"{n:6d} {scope:8} {mode:10} {j:12.1f} {p:15.1f} {p / j:10.1f} {members:7d} {per}")
     for n in counts:
         rss = next((r[5] for r in rows if r[0] == n), None)
         refresh = next((r[6] for r in rows if r[0] == n), None)
-        print(f"{n} unrelated processes: one /proc pass (refresh) {refresh:.1f} us; "
-              f"bench_scope peak RSS (VmHWM) {rss} KiB")
+        print(
+            f"{n} unrelated processes: one /proc pass (refresh) {refresh:.1f} us; "
+            f"bench_scope peak RSS (VmHWM) {rss} KiB"
+        )
     return 0
 
 

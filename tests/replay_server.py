@@ -20,6 +20,7 @@ JSON object per line) when run as a program:
 
 prints "PORT <n>" once listening. Used by tests/test_carbon_http.py.
 """
+
 import argparse
 import json
 import os
@@ -73,14 +74,16 @@ class Replay:
 
             def do_GET(self):
                 url = urlsplit(self.path)
-                replay._record({
-                    "method": "GET",
-                    "path": url.path,
-                    "query": parse_qs(url.query, keep_blank_values=True),
-                    "raw_query": url.query,
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                    "t": time.monotonic(),
-                })
+                replay._record(
+                    {
+                        "method": "GET",
+                        "path": url.path,
+                        "query": parse_qs(url.query, keep_blank_values=True),
+                        "raw_query": url.query,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "t": time.monotonic(),
+                    }
+                )
                 resp = replay._next(url.path)
                 if resp is None:
                     resp = {"status": 404, "body": '{"error":"no such route"}'}
@@ -112,7 +115,7 @@ class Replay:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.server.server_address[1]
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def stop(self):
         if self.server:
@@ -131,7 +134,7 @@ def main():
     with open(args.routes, encoding="utf-8") as f:
         for path, responses in json.load(f).items():
             replay.route(path, *responses)
-    print("PORT %d" % replay.start(args.port), flush=True)
+    print(f"PORT {replay.start(args.port)}", flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-jpu = pytest.importorskip("jpu", reason="pip install . first")  # noqa: F841
-import jpu  # noqa: E402
+jpu = pytest.importorskip("jpu", reason="pip install . first")
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -5,6 +5,7 @@ against tests/replay_server.py replaying fixtures/provider-responses.
 The probe is found through $JPU_CARBON_PROBE (set by `meson test`), else
 $JPU_BUILD_DIR/carbon_probe, else build*/tests/carbon_probe.
 """
+
 import errno
 import glob
 import json
@@ -29,12 +30,16 @@ def find_probe():
     cand = [os.environ.get("JPU_CARBON_PROBE")]
     if os.environ.get("JPU_BUILD_DIR"):
         cand.append(os.path.join(os.environ["JPU_BUILD_DIR"], "carbon_probe"))
-    cand += sorted(glob.glob(os.path.join(HERE, "..", "build*", "tests", "carbon_probe")),
-                   key=os.path.getmtime, reverse=True)
+    cand += sorted(
+        glob.glob(os.path.join(HERE, "..", "build*", "tests", "carbon_probe")),
+        key=os.path.getmtime,
+        reverse=True,
+    )
     for c in cand:
         if c and os.access(c, os.X_OK):
-            feat = json.loads(subprocess.run([c, "--features"], capture_output=True,
-                                             text=True, check=True).stdout)
+            feat = json.loads(
+                subprocess.run([c, "--features"], capture_output=True, text=True, check=True).stdout
+            )
             if not feat["net"]:
                 pytest.skip("built without libcurl/jansson: no live providers to test")
             return c
@@ -63,8 +68,7 @@ class Run:
 
 
 def probe(*args, timeout=60):
-    proc = subprocess.run([find_probe(), *args], capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run([find_probe(), *args], capture_output=True, text=True, timeout=timeout)
     return Run(proc)
 
 
@@ -89,8 +93,9 @@ def test_rte_value_and_query(replay):
 
 
 def test_rte_null_row_is_never_zero(replay):
-    replay.route(RTE, {"status": 200,
-                       "file": "odre_v21_eco2mix_national_tr_forecast_only_row.json"})
+    replay.route(
+        RTE, {"status": 200, "file": "odre_v21_eco2mix_national_tr_forecast_only_row.json"}
+    )
     run = probe("--country", "FR", "--url", "rte=" + replay.url, "refresh", "current")
     assert run.refreshes() == [-errno.ENODATA]
     cur = run.currents()[0]
@@ -102,13 +107,22 @@ def test_gb_national_and_regional(replay):
     replay.route("/regional/postcode/RG10", {"status": 200, "file": "uk_regional_postcode.json"})
     run = probe("--country", "GB", "--url", "gb=" + replay.url + "/", "refresh", "current")
     cur = run.currents()[0]
-    assert (cur["mg_per_kwh"], cur["source"], cur["zone"], cur["estimated"]) == \
-        (263000, "gb", "GB", False)
-    run = probe("--provider", "gb", "--postcode", "rg10", "--url", "gb=" + replay.url,
-                "refresh", "current")
+    assert (cur["mg_per_kwh"], cur["source"], cur["zone"], cur["estimated"]) == (
+        263000,
+        "gb",
+        "GB",
+        False,
+    )
+    run = probe(
+        "--provider", "gb", "--postcode", "rg10", "--url", "gb=" + replay.url, "refresh", "current"
+    )
     cur = run.currents()[0]
-    assert (cur["mg_per_kwh"], cur["zone"], cur["estimated"], cur["basis"]) == \
-        (266000, "GB-RG10", True, "direct")
+    assert (cur["mg_per_kwh"], cur["zone"], cur["estimated"], cur["basis"]) == (
+        266000,
+        "GB-RG10",
+        True,
+        "direct",
+    )
     assert len(replay.hits("/intensity")) == 1
     assert len(replay.hits("/regional/postcode/RG10")) == 1
 
@@ -116,13 +130,29 @@ def test_gb_national_and_regional(replay):
 def test_token_only_to_emaps_and_fallback_on_500(replay):
     replay.route(RTE, {"status": 500, "body": "internal error"})
     replay.route(EMAPS, {"status": 200, "file": "emaps_v3_carbon_intensity_latest.json"})
-    run = probe("--provider", "rte,emaps,table", "--country", "FR", "--token", TOKEN,
-                "--url", "rte=" + replay.url, "--url", "emaps=" + replay.url,
-                "refresh", "current")
+    run = probe(
+        "--provider",
+        "rte,emaps,table",
+        "--country",
+        "FR",
+        "--token",
+        TOKEN,
+        "--url",
+        "rte=" + replay.url,
+        "--url",
+        "emaps=" + replay.url,
+        "refresh",
+        "current",
+    )
     assert run.refreshes() == [1]  # rte failed, emaps answered
     cur = run.currents()[0]
-    assert (cur["mg_per_kwh"], cur["source"], cur["zone"], cur["basis"], cur["estimated"]) \
-        == (83000, "emaps", "FR", "lifecycle", True)
+    assert (cur["mg_per_kwh"], cur["source"], cur["zone"], cur["basis"], cur["estimated"]) == (
+        83000,
+        "emaps",
+        "FR",
+        "lifecycle",
+        True,
+    )
     (rte,) = replay.hits(RTE)
     (em,) = replay.hits(EMAPS)
     assert "auth-token" not in rte["headers"]
@@ -135,8 +165,9 @@ def test_token_only_to_emaps_and_fallback_on_500(replay):
 
 def test_fallback_to_table_on_500_and_backoff(replay):
     replay.route("/intensity", {"status": 503, "body": ""})
-    run = probe("--country", "GB", "--url", "gb=" + replay.url,
-                "refresh", "current", "refresh", "refresh")
+    run = probe(
+        "--country", "GB", "--url", "gb=" + replay.url, "refresh", "current", "refresh", "refresh"
+    )
     assert run.refreshes() == [-errno.EAGAIN, 0, 0]  # then backing off: nothing due
     cur = run.currents()[0]
     assert (cur["source"], cur["zone"], cur["mg_per_kwh"]) == ("table", "GB", 210890)
@@ -147,8 +178,9 @@ def test_fallback_to_table_on_500_and_backoff(replay):
 def test_timeout_falls_down_the_chain(replay):
     replay.route("/intensity", {"hang": 3.0, "status": 200, "file": "uk_intensity.json"})
     t0 = time.monotonic()
-    run = probe("--country", "GB", "--timeout-ms", "400", "--url", "gb=" + replay.url,
-                "refresh", "current")
+    run = probe(
+        "--country", "GB", "--timeout-ms", "400", "--url", "gb=" + replay.url, "refresh", "current"
+    )
     elapsed = time.monotonic() - t0
     assert run.refreshes() == [-errno.ETIMEDOUT]
     assert run.currents()[0]["source"] == "table"
@@ -164,11 +196,26 @@ def test_connection_refused(replay):
 
 
 def test_retry_after_is_honoured_then_cadence(replay):
-    replay.route(RTE, {"status": 429, "retry_after": "2"},
-                 {"status": 200, "file": "odre_v21_eco2mix_national_tr_latest.json"})
-    run = probe("--country", "FR", "--url", "rte=" + replay.url,
-                "refresh", "refresh", "sleep:1", "refresh", "sleep:1.3", "refresh", "current",
-                "refresh", "refresh")
+    replay.route(
+        RTE,
+        {"status": 429, "retry_after": "2"},
+        {"status": 200, "file": "odre_v21_eco2mix_national_tr_latest.json"},
+    )
+    run = probe(
+        "--country",
+        "FR",
+        "--url",
+        "rte=" + replay.url,
+        "refresh",
+        "refresh",
+        "sleep:1",
+        "refresh",
+        "sleep:1.3",
+        "refresh",
+        "current",
+        "refresh",
+        "refresh",
+    )
     # 429 -> wait Retry-After (2 s, not the 30 s default, not sooner), then
     # the 15 min cadence: callers asking more often cause no request
     assert run.refreshes() == [-errno.EAGAIN, 0, 0, 1, 0, 0]
@@ -179,12 +226,28 @@ def test_retry_after_is_honoured_then_cadence(replay):
 
 
 def test_401_no_retry_until_token_changes(replay):
-    replay.route(EMAPS, {"status": 401, "file": "emaps_error_401.json"},
-                 {"status": 200, "file": "emaps_v3_carbon_intensity_latest.json"})
-    run = probe("--provider", "emaps", "--country", "FR", "--token", TOKEN,
-                "--url", "emaps=" + replay.url,
-                "refresh", "current", "refresh", "refresh",
-                "set-token:new-token-77", "refresh", "current")
+    replay.route(
+        EMAPS,
+        {"status": 401, "file": "emaps_error_401.json"},
+        {"status": 200, "file": "emaps_v3_carbon_intensity_latest.json"},
+    )
+    run = probe(
+        "--provider",
+        "emaps",
+        "--country",
+        "FR",
+        "--token",
+        TOKEN,
+        "--url",
+        "emaps=" + replay.url,
+        "refresh",
+        "current",
+        "refresh",
+        "refresh",
+        "set-token:new-token-77",
+        "refresh",
+        "current",
+    )
     assert run.refreshes() == [-errno.EACCES, 0, 0, 1]
     cur = run.currents()
     assert cur[0]["source"] == "table"
@@ -198,17 +261,29 @@ def test_401_no_retry_until_token_changes(replay):
 
 def test_stale_then_next_provider(replay):
     replay.route(RTE, {"status": 200, "file": "odre_v21_eco2mix_national_tr_latest.json"})
-    run = probe("--country", "FR", "--url", "rte=" + replay.url,
-                "refresh", "current+600", "current+1200", "current+21000", "current+25200")
+    run = probe(
+        "--country",
+        "FR",
+        "--url",
+        "rte=" + replay.url,
+        "refresh",
+        "current+600",
+        "current+1200",
+        "current+21000",
+        "current+25200",
+    )
     c = run.currents()
-    assert [(x["source"], x["stale"]) for x in c] == \
-        [("rte", False), ("rte", True), ("rte", True), ("table", False)]
+    assert [(x["source"], x["stale"]) for x in c] == [
+        ("rte", False),
+        ("rte", True),
+        ("rte", True),
+        ("table", False),
+    ]
 
 
 def test_fetch_thread(replay):
     replay.route(RTE, {"status": 200, "file": "odre_v21_eco2mix_national_tr_latest.json"})
-    run = probe("--country", "FR", "--url", "rte=" + replay.url,
-                "start", "sleep:1", "current")
+    run = probe("--country", "FR", "--url", "rte=" + replay.url, "start", "sleep:1", "current")
     assert {"start": 0} in run.out
     assert run.currents()[0]["source"] == "rte"
     assert len(replay.hits(RTE)) == 1
@@ -236,19 +311,23 @@ def test_body_cap_and_garbage(replay):
 
 def test_400_message_logged(replay):
     replay.route("/regional/postcode/ZZ9", {"status": 400, "file": "uk_error_400.json"})
-    run = probe("--country", "GB", "--postcode", "ZZ9", "--url", "gb=" + replay.url,
-                "refresh", "current")
+    run = probe(
+        "--country", "GB", "--postcode", "ZZ9", "--url", "gb=" + replay.url, "refresh", "current"
+    )
     assert run.refreshes() == [-errno.EPROTO]
     assert "HTTP 400" in run.stderr and "400 Bad Request: string" in run.stderr
     assert run.currents()[0]["zone"] == "GB"
 
 
-@pytest.mark.parametrize("args,word", [
-    (["--url", "bogus=http://127.0.0.1:1"], "bogus="),
-    (["--provider", "nope"], "nope"),
-    (["--provider", "emaps", "--country", "FR"], "token"),
-    (["--provider", "rte", "--country", "DE"], "France"),
-])
+@pytest.mark.parametrize(
+    "args,word",
+    [
+        (["--url", "bogus=http://127.0.0.1:1"], "bogus="),
+        (["--provider", "nope"], "nope"),
+        (["--provider", "emaps", "--country", "FR"], "token"),
+        (["--provider", "rte", "--country", "DE"], "France"),
+    ],
+)
 def test_bad_options(args, word):
     run = probe(*args)
     assert run.rc == 2

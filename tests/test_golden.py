@@ -40,7 +40,9 @@ def build_dir() -> Path:
 def replay_bin() -> Path:
     exe = build_dir() / "tests" / "replay"
     if not exe.exists():
-        pytest.fail(f"{exe} is missing: build the C project first (meson setup build && ninja -C build)")
+        pytest.fail(
+            f"{exe} is missing: build the C project first (meson setup build && ninja -C build)"
+        )
     return exe
 
 

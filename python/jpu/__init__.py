@@ -144,7 +144,7 @@ class Engine:
         """Stop sampling and release the engine."""
         self._e.close()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: Any) -> None:
