@@ -392,13 +392,59 @@ def test_missing_pid(jpu):
     assert "no such process" in r.stderr.lower()
 
 
-def test_carbon_options_not_silently_ignored(jpu):
-    header = (ROOT / "include" / "jpu" / "jpu.h").read_text()
-    r = run(jpu, "--json", "--count", "1", "--interval", "0.2", "--country", "fr", "--pue", "1.2")
+def test_carbon_options_reach_the_sample(jpu):
+    r = run(jpu, "--json", "--count", "2", "--interval", "0.2", "--country", "fr", "--pue", "1.2")
     assert r.returncode == 0, r.stderr
-    json_lines(r.stdout)
-    warned = "carbon options are not implemented yet" in r.stderr
-    assert warned == ("#define JPU_HAVE_CARBON_OPTS" not in header)
+    e = json_lines(r.stdout)[-1]["emissions"]
+    # no network provider answers here (no route): the country table, FR
+    assert e["zone"] == "FR" and e["source"] in ("table", "rte")
+    assert e["pue"] == 1.2
+    r = run(jpu, "--json", "--count", "1", "--interval", "0.2", "--intensity", "120")
+    e = json_lines(r.stdout)[-1]["emissions"]
+    assert (e["source"], e["intensity_g_per_kwh"], e["basis"]) == ("constant", 120.0, "custom")
+
+
+def test_carbon_url_replayed_rte(jpu):
+    """--carbon-url points a provider at a local server replaying RTE's recorded answer."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from replay_server import Replay
+
+    replay = Replay(str(FIXTURES / "provider-responses"))
+    replay.route(
+        "/api/explore/v2.1/catalog/datasets/eco2mix-national-tr/records",
+        {"status": 200, "file": "odre_v21_eco2mix_national_tr_latest.json"},
+    )
+    replay.start()
+    try:
+        r = run(
+            jpu,
+            "--json",
+            "--count",
+            "4",
+            "--interval",
+            "0.25",
+            "--country",
+            "FR",
+            "--carbon-url",
+            f"rte={replay.url}",
+        )
+    finally:
+        replay.stop()
+    assert r.returncode == 0, r.stderr
+    last = json_lines(r.stdout)[-1]["emissions"]
+    assert (last["source"], last["zone"], last["basis"]) == ("rte", "FR", "direct")
+    assert last["intensity_g_per_kwh"] == 47.0
+    assert last["time"] == "2023-09-12T16:15:00.000Z"
+
+
+def test_run_reports_co2(jpu):
+    r = run(jpu, "run", "--json", "--intensity", "500", "--", sys.executable, "-c", BUSY)
+    assert r.returncode == 0, r.stderr
+    (o,) = json_lines(r.stdout)
+    # grams = J x 500 g/kWh / 3.6e6 J/kWh (integer micrograms)
+    assert o["emissions_g"] == pytest.approx(o["energy_j"]["total"] * 500 / 3.6e6, abs=2e-6)
+    r = run(jpu, "run", "--intensity", "500", "--", sys.executable, "-c", BUSY)
+    assert "CO2e at 500.0 g/kWh (constant, World)" in r.stderr
 
 
 def test_unprivileged(jpu):
