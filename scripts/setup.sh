@@ -32,6 +32,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 PIP="python3 -m pip"
+export PIP_ROOT_USER_ACTION=ignore
 $PIP install -q --upgrade "pip>=23" >/dev/null 2>&1 || true
 $PIP install -q "meson>=1.1" "meson-python>=0.15" ninja "jupyterlab>=4.2,<5" "notebook>=7.2,<8" \
   "hatchling>=1.5" "hatch-jupyter-builder>=0.9" prometheus_client
@@ -42,8 +43,12 @@ fi
 # the engine first: the extension depends on the `jpu` wheel
 $PIP install -q --no-build-isolation .
 $PIP install -q --no-build-isolation ./jupyter
-jupyter server extension list 2>&1 | grep -q "jupyter_power_usage.*OK" || {
-  echo "setup: the server extension is not enabled" >&2; jupyter server extension list >&2; exit 1; }
-jupyter labextension list 2>&1 | grep -q "jupyter-power-usage.*OK" || {
-  echo "setup: the labextension is not installed" >&2; jupyter labextension list >&2; exit 1; }
+# read the whole listing first: `grep -q` closing the pipe early would fail
+# the pipeline under pipefail
+exts="$(jupyter server extension list 2>&1)"
+grep -q "jupyter_power_usage.*OK" <<<"$exts" || {
+  echo "setup: the server extension is not enabled" >&2; echo "$exts" >&2; exit 1; }
+labexts="$(jupyter labextension list 2>&1)"
+grep -q "jupyter-power-usage.*OK" <<<"$labexts" || {
+  echo "setup: the labextension is not installed" >&2; echo "$labexts" >&2; exit 1; }
 echo "setup: jpu $(python3 -c 'import jpu; print(jpu.__version__)') and jupyter-power-usage installed"
