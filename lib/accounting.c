@@ -6,6 +6,7 @@
  * uncore never added), attribute, accumulate energy, publish the snapshot,
  * append to the history ring and persist the totals.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -230,6 +231,96 @@ static void update_tracked(struct jpu_engine *e, uint64_t *deltas, uint64_t *rss
 	}
 }
 
+/* Number of users that used CPU since the last tick, for the idle policy
+ * "even": from the per-user cgroups that systemd-logind creates
+ * (user.slice/user-UID.slice; cgroup v2 cpu.stat usage_usec, v1
+ * cpuacct.usage). Without them the scope's user is the only one known to be
+ * active (said once in the log). Never fewer than 1. */
+static unsigned active_users(struct jpu_engine *e)
+{
+	static const struct {
+		const char *dir, *file;
+		bool v2;
+	} layouts[] = {
+	        {"fs/cgroup/user.slice", "cpu.stat", true},
+	        {"fs/cgroup/cpuacct/user.slice", "cpuacct.usage", false},
+	        {"fs/cgroup/cpu,cpuacct/user.slice", "cpuacct.usage", false},
+	};
+	unsigned active = 0;
+	bool found = false;
+
+	e->users_gen++;
+	for (size_t l = 0; l < JPU_ARRAY_SIZE(layouts) && !found; l++) {
+		int fd = openat(e->sysfs_fd, layouts[l].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *de;
+
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		found = true;
+		while ((de = readdir(d))) {
+			char path[128], buf[512];
+			uint64_t uid, usage = 0;
+			const char *digits = de->d_name + 5;
+			size_t dl = strlen(de->d_name);
+			ssize_t n;
+
+			if (strncmp(de->d_name, "user-", 5) != 0 || dl < 12 ||
+			    strcmp(de->d_name + dl - 6, ".slice") != 0 ||
+			    jpu_parse_u64(digits, dl - 11, &uid) < 0)
+				continue;
+			snprintf(path, sizeof path, "%s/%s/%s", layouts[l].dir, de->d_name,
+			         layouts[l].file);
+			n = jpu_read_at(e->sysfs_fd, path, buf, sizeof buf);
+			if (n < 0)
+				continue;
+			if (layouts[l].v2) {
+				const char *p = strstr(buf, "usage_usec ");
+
+				if (!p ||
+				    jpu_next_u64(&(const char *){p + 11}, buf + n, &usage) < 0)
+					continue;
+			} else if (jpu_parse_u64(buf, (size_t)n, &usage) < 0) {
+				continue;
+			}
+			{
+				struct jpu_user_usage *u = NULL;
+
+				for (size_t i = 0; i < e->n_users; i++)
+					if (e->users[i].uid == uid)
+						u = &e->users[i];
+				if (!u) {
+					struct jpu_user_usage *arr =
+					        realloc(e->users, (e->n_users + 1) * sizeof *arr);
+
+					if (!arr)
+						continue;
+					e->users = arr;
+					u = &arr[e->n_users++];
+					u->uid = (unsigned long)uid;
+					u->usage = usage; /* first sight: no delta yet */
+				}
+				if (usage > u->usage)
+					active++;
+				u->usage = usage;
+				u->seen_gen = e->users_gen;
+			}
+		}
+		closedir(d);
+	}
+	if (!found && !e->users_warned) {
+		e->users_warned = true;
+		jpu_logf(&e->log, JPU_LOG_WARNING,
+		         "idle policy even: no per-user cgroups (user.slice) in %s/fs/cgroup; idle "
+		         "power goes to the scope as if its user were the only one active",
+		         e->sysfs_root);
+	}
+	return active ? active : 1;
+}
+
 int jpu_engine_tick(struct jpu_engine *e)
 {
 	struct jpu_host_cpu host, hd = {0};
@@ -243,6 +334,7 @@ int jpu_engine_tick(struct jpu_engine *e)
 	uint64_t *tdelta = NULL, *trss = NULL;
 	double mem_share = 0.0;
 	bool first = !e->have_prev;
+	unsigned n_active_users;
 	int r, ngp = 0;
 
 	r = jpu_proc_host_cpu(e->procfs_fd, &host);
@@ -308,6 +400,8 @@ int jpu_engine_tick(struct jpu_engine *e)
 	e->prev_host = host;
 	e->prev_mono_usec = now;
 	e->have_prev = true;
+	/* every tick, the baseline included: activity is a delta */
+	n_active_users = e->idle_policy == JPU_IDLE_EVEN ? active_users(e) : 1;
 	if (first) {
 		free(tdelta);
 		free(trss);
@@ -329,7 +423,7 @@ int jpu_engine_tick(struct jpu_engine *e)
 	ain.scope_ticks = e->scope == JPU_SCOPE_SYSTEM ? hd.busy_ticks : scope_ticks;
 	ain.scope_is_system = e->scope == JPU_SCOPE_SYSTEM;
 	ain.policy = e->idle_policy;
-	ain.active_users = 1;
+	ain.active_users = n_active_users;
 	ain.measured_uw = pkg.uw;
 	jpu_attribute(&ain, &cpu_out);
 

@@ -229,6 +229,7 @@ JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
 	jpu_proctab_free(e->proctab);
 	free(e->hist);
 	free(e->gpu_procs);
+	free(e->users);
 	if (e->sysfs_fd >= 0)
 		close(e->sysfs_fd);
 	if (e->procfs_fd >= 0)

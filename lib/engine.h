@@ -134,6 +134,15 @@ struct jpu_engine {
 	uint64_t (*clock_mono)(void); /* tests replace it */
 	uint64_t (*clock_real)(void);
 	struct jpu_gpu_proc *gpu_procs;
+	/* idle policy "even": per-user cgroup CPU usage at the last tick */
+	struct jpu_user_usage {
+		unsigned long uid;
+		uint64_t usage;
+		uint32_t seen_gen;
+	} * users;
+	size_t n_users;
+	uint32_t users_gen;
+	bool users_warned;
 
 	/* published state (under lock) */
 	pthread_mutex_t lock;

@@ -519,8 +519,44 @@ static void test_emissions(void)
 	w_fini(&w);
 }
 
+/* Idle policy "even": idle split among the users whose cgroup used CPU. */
+static void test_idle_even(void)
+{
+	struct world w;
+	struct wproc a = {100, 1, 0, 0};
+	jpu_engine *e;
+	jpu_summary s = {.sz = sizeof s};
+
+	w_init(&w);
+	w_proc(&w, &a);
+	w_domains(&w, "package p0 energy_uj=0\n");
+	put(w.sys, "fs/cgroup/user.slice/user-1000.slice/cpu.stat", "usage_usec 100\n");
+	put(w.sys, "fs/cgroup/user.slice/user-1001.slice/cpu.stat", "usage_usec 100\n");
+	put(w.sys, "fs/cgroup/user.slice/user-1002.slice/cpu.stat", "usage_usec 100\n");
+	e = w_engine(&w, JPU_SCOPE_PROCESS, 100, JPU_IDLE_EVEN, NULL);
+	jpu_engine_sample(e);
+	advance(1000000);
+	a.utime += 50;
+	w.busy += 100;
+	w.idle += 100;
+	w_proc(&w, &a);
+	w_stat(&w);
+	/* two of the three users ran this interval */
+	put(w.sys, "fs/cgroup/user.slice/user-1000.slice/cpu.stat", "usage_usec 9000\n");
+	put(w.sys, "fs/cgroup/user.slice/user-1001.slice/cpu.stat", "usage_usec 5000\n");
+	w_domains(&w, "package p0 energy_uj=20000000\n");
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	jpu_engine_summary(e, &s);
+	/* 20 W: active 10 W x share 0.5 = 5 W, idle 10 W / 2 users = 5 W */
+	CHECK_NEAR(s.cpu_usage_uw, 10e6, 2);
+	CHECK_NEAR(s.cpu_idle_uw, 5e6, 2);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
 int main(void)
 {
+	test_idle_even();
 	test_emissions();
 	test_system_psys_dram();
 	test_wrap_and_reset();
