@@ -6,6 +6,10 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  CarbonPutResult,
+  ICarbonAnswer,
+  ICarbonRefusal,
+  ICarbonSettingsBody,
   IHistory,
   IKernelRow,
   IUnavailable,
@@ -16,11 +20,12 @@ const BASE = 'api/metrics/v1/power_usage';
 
 async function request(
   path: string,
-  settings: ServerConnection.ISettings
+  settings: ServerConnection.ISettings,
+  init: RequestInit = {}
 ): Promise<Response> {
   const url = URLExt.join(settings.baseUrl, path);
   try {
-    return await ServerConnection.makeRequest(url, {}, settings);
+    return await ServerConnection.makeRequest(url, init, settings);
   } catch (error) {
     throw new ServerConnection.NetworkError(error as TypeError);
   }
@@ -76,4 +81,32 @@ export async function fetchKernels(
   }
   const body = await json<IKernelRow[]>(response);
   return Array.isArray(body) ? body : [];
+}
+
+/**
+ * Hand the `emissions` settings to our own server (never to a third party:
+ * the token goes no further than the server, which keeps it in memory).
+ * 400 and 403 come back as a refusal naming the field; other errors throw.
+ */
+export async function putCarbonSettings(
+  settings: ServerConnection.ISettings,
+  body: ICarbonSettingsBody
+): Promise<CarbonPutResult> {
+  const response = await request(`${BASE}/carbon`, settings, {
+    method: 'PUT',
+    body: JSON.stringify(body)
+  });
+  if (response.status === 400 || response.status === 403) {
+    let refusal: ICarbonRefusal = {};
+    try {
+      refusal = (await json<ICarbonRefusal>(response)) ?? {};
+    } catch (error) {
+      refusal = {};
+    }
+    return { kind: 'refused', status: response.status, body: refusal };
+  }
+  if (!response.ok) {
+    throw new ServerConnection.ResponseError(response);
+  }
+  return { kind: 'ok', answer: (await json<ICarbonAnswer>(response)) ?? {} };
 }

@@ -20,7 +20,13 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { Token } from '@lumino/coreutils';
 
-import { fetchHistory, fetchKernels, fetchSample } from './api';
+import {
+  fetchHistory,
+  fetchKernels,
+  fetchSample,
+  putCarbonSettings
+} from './api';
+import { CarbonSettingsSync } from './carbon';
 import { PowerUsageModel } from './model';
 import { PanelModel, PowerPanel } from './panel';
 import { SettingsState } from './settings';
@@ -37,6 +43,8 @@ export namespace CommandIDs {
 export interface IPowerUsage {
   model: PowerUsageModel;
   settings: SettingsState;
+  /** The browser's `emissions` settings as handed to the server. */
+  carbon: CarbonSettingsSync;
   serverSettings: ServerConnection.ISettings;
 }
 
@@ -69,6 +77,11 @@ const mainPlugin: JupyterFrontEndPlugin<IPowerUsage> = {
       }
     };
     const options = { model, settings, openPanel };
+    // The emissions settings go to our own server (which does the fetching),
+    // never from the browser to a third party.
+    const carbon = new CarbonSettingsSync({
+      put: body => putCarbonSettings(serverSettings, body)
+    });
 
     // Factories are registered synchronously so the top bar finds them when it is built.
     toolbarRegistry.addFactory(
@@ -84,11 +97,28 @@ const mainPlugin: JupyterFrontEndPlugin<IPowerUsage> = {
     toolbarRegistry.addFactory(
       'TopBar',
       'emissions',
-      () => new EmissionsIndicator(options)
+      () => new EmissionsIndicator({ ...options, carbon })
     );
 
     settings.changed.connect((_, values) => {
       model.refreshRate = values.refreshRate;
+      // Sent only when the emissions settings differ from the last ones sent.
+      void carbon.send(values.emissions);
+    });
+    carbon.changed.connect(() => {
+      if (carbon.state === 'ok') {
+        // The zone or intensity may have changed: show it without waiting a poll.
+        void model.refresh();
+      }
+    });
+    let lastStatus = model.status;
+    model.changed.connect(() => {
+      // A server that went away and came back (a restart) has forgotten the
+      // browser's settings: hand them over again.
+      if (lastStatus === 'error' && model.status === 'ok') {
+        void carbon.resend();
+      }
+      lastStatus = model.status;
     });
 
     if (settingRegistry) {
@@ -104,12 +134,17 @@ const mainPlugin: JupyterFrontEndPlugin<IPowerUsage> = {
             reason
           );
         })
-        .then(() => model.start());
+        .then(() => {
+          // On load: the saved settings (or the defaults, "the server's settings").
+          void carbon.send(settings.values.emissions);
+          model.start();
+        });
     } else {
+      void carbon.send(settings.values.emissions);
       model.start();
     }
 
-    return { model, settings, serverSettings };
+    return { model, settings, carbon, serverSettings };
   }
 };
 

@@ -14,6 +14,7 @@ import {
   formatEnergy,
   formatIntensity,
   formatMass,
+  formatNumber,
   formatPercent,
   formatPower,
   formatTime
@@ -136,7 +137,35 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+/** The kernels table's columns: title and class (the emissions one is found by the UI tests). */
+export const KERNEL_COLUMNS: [string, string][] = [
+  ['Notebook / kernel', ''],
+  ['PID', ''],
+  ['Power', ''],
+  ['Energy', ''],
+  ['CO₂e', 'jp-PowerUsage-emissionsCol'],
+  ['CPU', ''],
+  ['DRAM', ''],
+  ['GPU', ''],
+  ['Note', '']
+];
+
+/** The history as uPlot columns: time, intensity (g/kWh) and cumulative grams. */
+export function carbonSeries(points: readonly IHistoryPoint[]): {
+  time: number[];
+  intensity: (number | null)[];
+  emissions: (number | null)[];
+} {
+  return {
+    time: points.map(p => p.t),
+    intensity: points.map(p => num(p.intensity_g_per_kwh)),
+    emissions: points.map(p => num(p.emissions_g))
+  };
+}
+
 const SERIES_COLOURS = {
+  intensity: '#5d4037',
+  emissions: '#00796b',
   cpu: '#1976d2',
   cpuTotal: '#90caf9',
   dram: '#388e3c',
@@ -158,11 +187,16 @@ export class PowerPanel extends Widget {
     this._powerBox = el('div', 'jp-PowerUsage-chart jp-PowerUsage-powerChart', this.node);
     el('h3', 'jp-PowerUsage-heading', this.node, 'Cumulative energy of the scope');
     this._energyBox = el('div', 'jp-PowerUsage-chart jp-PowerUsage-energyChart', this.node);
-    el('h3', 'jp-PowerUsage-heading', this.node, 'Energy per notebook / kernel');
+    el('h3', 'jp-PowerUsage-heading', this.node, 'Carbon intensity over time');
+    this._intensityNote = el('p', 'jp-PowerUsage-note jp-PowerUsage-intensityNote', this.node);
+    this._intensityBox = el('div', 'jp-PowerUsage-chart jp-PowerUsage-intensityChart', this.node);
+    el('h3', 'jp-PowerUsage-heading', this.node, 'Cumulative emissions of the scope');
+    this._emissionsBox = el('div', 'jp-PowerUsage-chart jp-PowerUsage-emissionsChart', this.node);
+    el('h3', 'jp-PowerUsage-heading', this.node, 'Energy and emissions per notebook / kernel');
     const table = el('table', 'jp-PowerUsage-kernels', this.node);
     const head = el('tr', '', el('thead', '', table));
-    for (const title of ['Notebook / kernel', 'PID', 'Power', 'Energy', 'CPU', 'DRAM', 'GPU', 'Note']) {
-      el('th', '', head, title);
+    for (const [title, className] of KERNEL_COLUMNS) {
+      el('th', className, head, title);
     }
     this._kernelBody = el('tbody', '', table);
 
@@ -184,6 +218,8 @@ export class PowerPanel extends Widget {
     this._panelModel.dispose();
     this._powerPlot?.destroy();
     this._energyPlot?.destroy();
+    this._intensityPlot?.destroy();
+    this._emissionsPlot?.destroy();
     super.dispose();
   }
 
@@ -254,6 +290,44 @@ export class PowerPanel extends Widget {
       this._energyData(),
       this._energyBox
     );
+    const carbon = carbonSeries(this._panelModel.points);
+    this._intensityPlot = new uPlot(
+      {
+        width,
+        height: 140,
+        series: [
+          {},
+          {
+            label: 'Carbon intensity',
+            stroke: SERIES_COLOURS.intensity,
+            width: 2,
+            value: (u, v) => formatIntensity(v)
+          }
+        ],
+        axes: [{}, { values: (u, ticks) => ticks.map(t => formatNumber(t)), size: 50, label: 'g/kWh' }],
+        scales: { y: { range: (u, min, max) => [0, Math.max(1, max ?? 1) * 1.1] } }
+      },
+      [carbon.time, carbon.intensity] as uPlot.AlignedData,
+      this._intensityBox
+    );
+    this._emissionsPlot = new uPlot(
+      {
+        width,
+        height: 140,
+        series: [
+          {},
+          {
+            label: 'Emissions',
+            stroke: SERIES_COLOURS.emissions,
+            width: 2,
+            value: (u, v) => formatMass(v)
+          }
+        ],
+        axes: [{}, { values: (u, ticks) => ticks.map(t => formatMass(t)), size: 80 }]
+      },
+      [carbon.time, carbon.emissions] as uPlot.AlignedData,
+      this._emissionsBox
+    );
   }
 
   private _resizePlots(): void {
@@ -263,6 +337,8 @@ export class PowerPanel extends Widget {
     const width = this._width();
     this._powerPlot.setSize({ width, height: 220 });
     this._energyPlot?.setSize({ width, height: 160 });
+    this._intensityPlot?.setSize({ width, height: 140 });
+    this._emissionsPlot?.setSize({ width, height: 140 });
   }
 
   private _powerData(): uPlot.AlignedData {
@@ -285,14 +361,24 @@ export class PowerPanel extends Widget {
     this._ensurePlots();
     this._powerPlot?.setData(this._powerData());
     this._energyPlot?.setData(this._energyData());
+    const carbon = carbonSeries(this._panelModel.points);
+    this._intensityPlot?.setData([carbon.time, carbon.intensity] as uPlot.AlignedData);
+    this._emissionsPlot?.setData([carbon.time, carbon.emissions] as uPlot.AlignedData);
     this.node.dataset.points = String(this._panelModel.points.length);
+    const withIntensity = carbon.intensity.filter(v => v !== null).length;
+    this.node.dataset.intensityPoints = String(withIntensity);
+    this._intensityNote.textContent =
+      this._panelModel.points.length && !withIntensity
+        ? 'The server has no carbon intensity in its history yet.'
+        : '';
+    this._intensityNote.hidden = !this._intensityNote.textContent;
 
     const body = this._kernelBody;
     body.textContent = '';
     const rows = this._panelModel.kernels;
     if (!rows.length) {
       const td = el('td', 'jp-PowerUsage-empty', el('tr', '', body), 'No running kernel.');
-      td.colSpan = 8;
+      td.colSpan = KERNEL_COLUMNS.length;
     }
     for (const row of rows) {
       const tr = el('tr', 'jp-PowerUsage-kernelRow', body);
@@ -306,6 +392,7 @@ export class PowerPanel extends Widget {
       el('td', '', tr, row.pid === null || row.pid === undefined ? MISSING : String(row.pid));
       el('td', '', tr, formatPower(row.power_w));
       el('td', '', tr, formatEnergy(row.energy_j?.total));
+      el('td', 'jp-PowerUsage-emissionsCol', tr, formatMass(row.emissions_g));
       el('td', '', tr, formatEnergy(row.energy_j?.cpu));
       el('td', '', tr, formatEnergy(row.energy_j?.dram));
       el('td', '', tr, formatEnergy(row.energy_j?.gpu));
@@ -368,8 +455,15 @@ export class PowerPanel extends Widget {
       add('Energy so far', formatEnergy(e.total), parts.join(', '));
     }
     if (s.emissions) {
-      add('Emissions so far', formatMass(s.emissions.g),
-        `at ${formatIntensity(s.emissions.intensity_g_per_kwh)} (${s.emissions.source ?? MISSING}${s.emissions.zone ? ', ' + s.emissions.zone : ''}, ${formatTime(s.emissions.time)})`);
+      const em = s.emissions;
+      const where = [em.source ?? MISSING, em.zone, em.basis, formatTime(em.time)]
+        .filter(Boolean)
+        .join(', ');
+      const flags = [em.estimated ? 'estimated' : '', em.stale ? 'stale: last value of a provider that failed' : '']
+        .filter(Boolean)
+        .join('; ');
+      add('Emissions so far', formatMass(em.g),
+        `at ${formatIntensity(em.intensity_g_per_kwh)} (${where})${flags ? ' ' + flags : ''}`);
     } else {
       add('Emissions so far', MISSING, 'no carbon intensity on the server yet');
     }
@@ -384,7 +478,12 @@ export class PowerPanel extends Widget {
   private _notice: HTMLElement;
   private _powerBox: HTMLDivElement;
   private _energyBox: HTMLDivElement;
+  private _intensityNote: HTMLElement;
+  private _intensityBox: HTMLDivElement;
+  private _emissionsBox: HTMLDivElement;
   private _kernelBody: HTMLTableSectionElement;
   private _powerPlot: uPlot | null = null;
   private _energyPlot: uPlot | null = null;
+  private _intensityPlot: uPlot | null = null;
+  private _emissionsPlot: uPlot | null = null;
 }

@@ -9,13 +9,15 @@ import {
   formatEnergy,
   formatIntensity,
   formatMass,
+  formatNumber,
   formatPercent,
   formatPower,
   formatTime
 } from './format';
+import { CarbonSettingsSync } from './carbon';
 import { PowerUsageModel } from './model';
 import { SettingsState } from './settings';
-import { IDiagnostic, IPowerPart } from './types';
+import { IDiagnostic, IEmissions, IPowerPart } from './types';
 
 /** Usage above this share of the limit turns the bar orange. */
 export const WARN_RATIO = 0.7;
@@ -311,23 +313,110 @@ export class PowerIndicator extends Widget {
   private _quiet = false;
 }
 
+/** What each intensity basis means, for the tooltip and the panel. */
+export const BASIS_NOTES: { [basis: string]: string } = {
+  direct: 'direct: CO₂ from burning fuel in power plants',
+  lifecycle: 'lifecycle: CO₂-equivalent over the whole life of plants and fuels'
+};
+
+export interface IEmissionsTooltipInput {
+  emissions: IEmissions | null | undefined;
+  scope?: string;
+  /** The scope's energy so far, in J. */
+  energyJ?: number;
+  /** A problem with the browser's carbon settings (refused PUT, ignored fields). */
+  settingsMessage?: string | null;
+  /** The page could not reach the server on the last poll. */
+  pollError?: string | null;
+}
+
+/**
+ * The emissions item's tooltip: the server's grams for the scope, the
+ * intensity and where it comes from (source, zone, basis, data time), and
+ * whether the figure is stale or estimated.
+ */
+export function emissionsTooltip(input: IEmissionsTooltipInput): string {
+  const e = input.emissions;
+  const lines: string[] = [];
+  if (!e || typeof e.g !== 'number') {
+    lines.push(
+      'No emissions figure yet: the server has no carbon intensity for this ' +
+        'machine (configure a provider or a country on the server).'
+    );
+  } else {
+    lines.push(
+      `Emissions so far: ${formatMass(e.g)} CO₂e` +
+        (input.scope ? ` (scope: ${input.scope})` : '')
+    );
+    lines.push(
+      `Carbon intensity: ${formatIntensity(e.intensity_g_per_kwh)}` +
+        (e.estimated ? ' (estimated)' : '')
+    );
+    lines.push(`Source: ${e.source || MISSING}`);
+    lines.push(`Zone: ${e.zone || MISSING}`);
+    if (e.basis) {
+      lines.push(`Basis: ${BASIS_NOTES[e.basis] ?? e.basis}`);
+    }
+    lines.push(`Data time: ${formatTime(e.time)}`);
+    if (e.stale) {
+      lines.push(
+        'Stale: the provider could not be reached lately; its last value is used.'
+      );
+    }
+    if (e.estimated) {
+      lines.push(
+        'Estimated: an annual average, a constant or a modelled value, not a live figure.'
+      );
+    }
+    if (typeof e.pue === 'number' && e.pue !== 1) {
+      lines.push(`PUE: ${formatNumber(e.pue)} (data-centre overhead included)`);
+    }
+    if (typeof input.energyJ === 'number') {
+      lines.push(`Energy so far: ${formatEnergy(input.energyJ)}`);
+    }
+  }
+  if (input.pollError) {
+    lines.push(`Last update failed (${input.pollError}); showing the last figures.`);
+  }
+  if (input.settingsMessage) {
+    lines.push(`⚠ ${input.settingsMessage}`);
+  }
+  return lines.join('\n');
+}
+
+export interface IEmissionsIndicatorOptions extends IIndicatorOptions {
+  /** The browser's carbon settings on their way to the server. */
+  carbon?: CarbonSettingsSync | null;
+}
+
 /**
  * The emissions item: the scope's grams of CO2-equivalent so far, as the
- * server counts them (the same figure in every tab).
+ * server counts them (the same figure in every tab, unchanged by a reload).
  */
 export class EmissionsIndicator extends Widget {
-  constructor(options: IIndicatorOptions) {
+  constructor(options: IEmissionsIndicatorOptions) {
     super();
     this._model = options.model;
+    this._carbon = options.carbon ?? null;
     this._openPanel = options.openPanel;
     this.addClass('jp-PowerUsage-indicator');
     this.addClass('jp-PowerUsage-emissions');
     const main = element('div', 'jp-PowerUsage-main', this.node);
     main.setAttribute('role', 'button');
+    main.tabIndex = 0;
     element('span', 'jp-PowerUsage-label', main).textContent = 'CO₂e';
     this._value = element('span', 'jp-PowerUsage-value', main);
+    this._mark = element('span', 'jp-PowerUsage-warning', main);
+    this._mark.textContent = '⚠';
     main.addEventListener('click', () => this._openPanel?.());
+    main.addEventListener('keydown', (event: KeyboardEvent) => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        this._openPanel?.();
+      }
+    });
     this._model.changed.connect(this._render, this);
+    this._carbon?.changed.connect(this._render, this);
     this._render();
   }
 
@@ -336,6 +425,7 @@ export class EmissionsIndicator extends Widget {
       return;
     }
     this._model.changed.disconnect(this._render, this);
+    this._carbon?.changed.disconnect(this._render, this);
     super.dispose();
   }
 
@@ -344,45 +434,37 @@ export class EmissionsIndicator extends Widget {
     // With nothing measured the CPU item is the one quiet indicator.
     this.setHidden(model.status === 'loading' || model.nothingMeasured);
     const emissions = model.emissions;
-    if (!emissions || typeof emissions.g !== 'number') {
-      this.addClass('jp-PowerUsage-noData');
-      this._value.textContent = MISSING;
+    const settingsMessage = this._carbon?.message ?? null;
+    const refused =
+      this._carbon?.state === 'refused' || this._carbon?.state === 'error';
+    this.toggleClass('jp-PowerUsage-settingsProblem', refused);
+    this._mark.hidden = !refused;
+    const hasFigure = !!emissions && typeof emissions.g === 'number';
+    this.toggleClass('jp-PowerUsage-noData', !hasFigure);
+    this.toggleClass('jp-PowerUsage-stale', !!emissions?.stale);
+    this.toggleClass('jp-PowerUsage-estimated', !!emissions?.estimated);
+    this._value.textContent = hasFigure ? formatMass(emissions!.g) : MISSING;
+    let title = emissionsTooltip({
+      emissions,
+      scope: model.sample?.scope,
+      energyJ: model.sample?.energy_j?.total,
+      settingsMessage,
+      pollError: model.status === 'error' ? model.error : null
+    });
+    if (!hasFigure) {
       const carbon = model.diagnostics.filter(d =>
         /carbon|intensity|emission|emaps|rte|gb/i.test(d.sensor ?? '')
       );
-      this.node.title =
-        'No emissions figure yet: the server has no carbon intensity for this ' +
-        'machine (configure a provider or a country on the server).' +
-        (carbon.length ? `\n${describeDiagnostics(carbon)}` : '');
-      return;
+      if (carbon.length) {
+        title += `\n${describeDiagnostics(carbon)}`;
+      }
     }
-    this.removeClass('jp-PowerUsage-noData');
-    this._value.textContent = formatMass(emissions.g);
-    const lines = [
-      `Emissions so far: ${formatMass(emissions.g)} CO₂e` +
-        (model.sample?.scope ? ` (scope: ${model.sample.scope})` : ''),
-      `Carbon intensity: ${formatIntensity(emissions.intensity_g_per_kwh)}`
-    ];
-    if (emissions.source) {
-      lines.push(`Source: ${emissions.source}`);
-    }
-    if (emissions.zone) {
-      lines.push(`Zone: ${emissions.zone}`);
-    }
-    if (emissions.basis) {
-      lines.push(`Basis: ${emissions.basis}`);
-    }
-    if (emissions.time) {
-      lines.push(`Intensity as of: ${formatTime(emissions.time)}`);
-    }
-    const total = model.sample?.energy_j?.total;
-    if (typeof total === 'number') {
-      lines.push(`Energy so far: ${formatEnergy(total)}`);
-    }
-    this.node.title = lines.join('\n');
+    this.node.title = title;
   }
 
   private _model: PowerUsageModel;
+  private _carbon: CarbonSettingsSync | null;
   private _openPanel?: () => void;
   private _value: HTMLSpanElement;
+  private _mark: HTMLSpanElement;
 }

@@ -47,8 +47,16 @@ export interface IEmissions {
   intensity_g_per_kwh?: number;
   source?: string;
   zone?: string;
+  /** `direct` (combustion only) or `lifecycle` (CO2-equivalent over the plants' life). */
   basis?: string;
+  /** When the intensity figure was valid (the provider's data time), ISO 8601. */
   time?: string | null;
+  /** The provider failed lately and its last value is being served. */
+  stale?: boolean;
+  /** The intensity is an annual average, a constant or a modelled value. */
+  estimated?: boolean;
+  /** Power usage effectiveness the emissions were multiplied by. */
+  pue?: number;
   [key: string]: unknown;
 }
 
@@ -88,6 +96,10 @@ export interface IHistoryPoint {
   dram?: number | null;
   gpu?: number | null;
   energy_j?: IEnergy | number | null;
+  /** Grams of CO2-equivalent of the scope so far (cumulative), when the server has them. */
+  emissions_g?: number | null;
+  /** The carbon intensity in force at this sample, in g/kWh. */
+  intensity_g_per_kwh?: number | null;
 }
 
 export interface IHistory {
@@ -104,6 +116,8 @@ export interface IKernelRow {
   alive?: boolean;
   power_w?: number | null;
   energy_j?: IEnergy;
+  /** Grams of CO2-equivalent of this kernel's process tree so far. */
+  emissions_g?: number | null;
   note?: string | null;
 }
 
@@ -114,3 +128,42 @@ export interface IKernelRow {
 export type SampleResult =
   | { kind: 'sample'; sample: ISample }
   | { kind: 'unavailable'; body: IUnavailable };
+
+/** The carbon settings the front end hands to the server (docs/carbon.md, "Jupyter"). */
+export interface ICarbonSettingsBody {
+  source: string;
+  countryCode: string;
+  factor: number;
+  emapsAccessToken: string;
+}
+
+/** GET/PUT /api/metrics/v1/power_usage/carbon: the carbon settings in force. */
+export interface ICarbonAnswer {
+  source?: string;
+  countryCode?: string;
+  postcode?: string;
+  factor?: number | null;
+  pue?: number;
+  /** `"set"` or null: the token itself is never answered. */
+  emapsAccessToken?: string | null;
+  tokenOrigin?: string | null;
+  fromBrowser?: boolean;
+  allowBrowserSettings?: boolean;
+  /** Browser fields the administrator fixed. */
+  locked?: string[];
+  /** Browser fields of this request that were not applied (locked). */
+  ignored?: string[];
+  current?: IEmissions | null;
+}
+
+/** The body of a 400/403 answer of the carbon endpoint. */
+export interface ICarbonRefusal {
+  error?: string;
+  message?: string;
+  field?: string | null;
+}
+
+/** What a PUT of the carbon settings gave. */
+export type CarbonPutResult =
+  | { kind: 'ok'; answer: ICarbonAnswer }
+  | { kind: 'refused'; status: number; body: ICarbonRefusal };
