@@ -11,6 +11,7 @@ from . import metrics
 from .config import PowerUsageDisplay
 from .handlers import CONFIG_KEY, SERVICE_KEY, handlers
 from .kernels import KernelWatcher
+from .migrate import migrate_settings, user_settings_dir
 from .service import PowerService
 
 
@@ -30,6 +31,11 @@ class PowerUsageApp(ExtensionApp):
             print(f"jupyter_power_usage: invalid configuration: {exc}", file=sys.stderr)
             self.serverapp.exit(1)
         self.display = display
+        # Users of the original extension keep their saved front-end settings.
+        try:
+            migrate_settings(user_settings_dir(self.serverapp), self.serverapp.log)
+        except Exception as exc:  # noqa: BLE001 - never stop the server for a settings copy
+            self.serverapp.log.warning("jupyter_power_usage: settings migration failed: %s", exc)
         self.service = PowerService(display, self.serverapp.log)
         self.service.start()
         self.watcher = KernelWatcher(self.service, self.serverapp)
