@@ -15,7 +15,7 @@
 #include "jpu/jpu.h"
 
 #define JPU_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define JPU_USEC_PER_SEC 1000000ULL
+#define JPU_USEC_PER_SEC  1000000ULL
 
 /* ---- logging (log.c) ---------------------------------------------------- */
 
@@ -25,7 +25,7 @@ struct jpu_logger {
 };
 
 void jpu_logf(const struct jpu_logger *log, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* ---- strict parsers and file helpers (util.c) --------------------------- */
 
@@ -80,10 +80,10 @@ enum jpu_source {
 
 enum jpu_reason {
 	JPU_REASON_NONE = 0,
-	JPU_REASON_PERMISSION, /* exists but cannot be read by this user */
-	JPU_REASON_ABSENT,     /* not present on this machine */
-	JPU_REASON_UNSUPPORTED,/* present but not usable (driver, kernel, GPU model) */
-	JPU_REASON_ERROR,      /* read failed or returned garbage */
+	JPU_REASON_PERMISSION,  /* exists but cannot be read by this user */
+	JPU_REASON_ABSENT,      /* not present on this machine */
+	JPU_REASON_UNSUPPORTED, /* present but not usable (driver, kernel, GPU model) */
+	JPU_REASON_ERROR,       /* read failed or returned garbage */
 };
 
 const char *jpu_source_name(enum jpu_source s);
@@ -93,9 +93,9 @@ const char *jpu_reason_name(enum jpu_reason r);
 enum jpu_domain_kind {
 	JPU_DOM_PACKAGE = 0, /* a CPU package (or die) */
 	JPU_DOM_DRAM,
-	JPU_DOM_PSYS,        /* whole SoC/platform (laptops): never added to packages */
-	JPU_DOM_CORE,        /* inside the package: never added */
-	JPU_DOM_UNCORE,      /* inside the package: never added */
+	JPU_DOM_PSYS,   /* whole SoC/platform (laptops): never added to packages */
+	JPU_DOM_CORE,   /* inside the package: never added */
+	JPU_DOM_UNCORE, /* inside the package: never added */
 	JPU_DOM_GPU,
 	JPU_DOM_OTHER,
 };
@@ -106,13 +106,13 @@ enum jpu_domain_kind {
 struct jpu_host_cpu {
 	uint64_t busy_ticks;
 	uint64_t all_ticks;
-	unsigned ncpu;       /* number of cpuN lines */
+	unsigned ncpu; /* number of cpuN lines */
 };
 
 /* Per-sample context handed to sensors. */
 struct jpu_sense_ctx {
 	uint64_t t_mono_usec;
-	uint64_t interval_usec;          /* 0 on the first (baseline) read */
+	uint64_t interval_usec;                /* 0 on the first (baseline) read */
 	const struct jpu_host_cpu *host_delta; /* NULL on the first read */
 	uint64_t mem_used_bytes, mem_total_bytes;
 };
@@ -121,8 +121,8 @@ struct jpu_sense_ctx {
  * power. Filled by a backend at probe time; `energy_uj`/`power_uw` updated
  * by read(). */
 struct jpu_domain {
-	char name[64];          /* "package-0", "dram", "psys", "GPU 0: NVIDIA H100" */
-	char id[96];            /* stable id: "intel-rapl:0", "hwmon2/energy1", "nvml:0" */
+	char name[64]; /* "package-0", "dram", "psys", "GPU 0: NVIDIA H100" */
+	char id[96];   /* stable id: "intel-rapl:0", "hwmon2/energy1", "nvml:0" */
 	enum jpu_domain_kind kind;
 	int package;            /* package (socket) index, -1 when not known */
 	int die;                /* die index within the package, -1 when not per-die */
@@ -130,35 +130,35 @@ struct jpu_domain {
 	bool has_power;         /* instantaneous power */
 	uint64_t max_energy_uj; /* wrap range of the counter, 0 = unknown */
 	bool has_limit;
-	uint64_t limit_uw;      /* enforced power limit */
+	uint64_t limit_uw; /* enforced power limit */
 	/* updated by read(): */
-	bool valid;             /* this read produced a value */
+	bool valid; /* this read produced a value */
 	uint64_t energy_uj;
 	uint64_t power_uw;
 	/* backend private */
-	int fd;                 /* -1 when unused */
+	int fd; /* -1 when unused */
 	int fd2;
 	uint64_t priv;
 	/* set by the engine: */
-	bool duplicate;         /* repeats another domain: never summed */
+	bool duplicate; /* repeats another domain: never summed */
 };
 
 /* GPU per-process utilisation (NVML). */
 struct jpu_gpu_proc {
 	pid_t pid;
-	unsigned device;        /* index into the sensor's domains */
-	unsigned sm_util;       /* percent over the last interval */
+	unsigned device;  /* index into the sensor's domains */
+	unsigned sm_util; /* percent over the last interval */
 	uint64_t mem_bytes;
 };
 
 struct jpu_sensor;
 
 struct jpu_probe_opts {
-	int sysfs_fd;           /* root fds: every path is relative to one */
+	int sysfs_fd; /* root fds: every path is relative to one */
 	int procfs_fd;
 	const char *nvml_library;
 	const char *data_dir;
-	uint64_t mem_bytes;     /* estimate overrides, 0 = read */
+	uint64_t mem_bytes; /* estimate overrides, 0 = read */
 	unsigned ncpu;
 	const struct jpu_logger *log;
 };
@@ -192,7 +192,7 @@ struct jpu_sensor {
 	const struct jpu_sensor_ops *ops;
 	struct jpu_domain *domains; /* owned, malloc'd by probe */
 	size_t n_domains;
-	void *priv;                 /* backend private, freed by close */
+	void *priv; /* backend private, freed by close */
 	const struct jpu_logger *log;
 };
 
@@ -235,7 +235,8 @@ int jpu_parse_pid_stat(const char *buf, size_t len, struct jpu_pid_stat *ret);
 /* A process table kept across ticks: caches what does not change (ppid,
  * starttime, uid) so that a tick re-reads only the processes in scope. */
 struct jpu_proctab;
-int jpu_proctab_new(int procfs_fd, int sysfs_fd, const struct jpu_logger *log, struct jpu_proctab **ret);
+int jpu_proctab_new(int procfs_fd, int sysfs_fd, const struct jpu_logger *log,
+                    struct jpu_proctab **ret);
 struct jpu_proctab *jpu_proctab_free(struct jpu_proctab *t);
 /* Refresh the list of live PIDs (one readdir of /proc; new PIDs get their
  * stat read once). Call once per tick before the tree/user queries. */
@@ -288,21 +289,21 @@ bool jpu_proctab_children(const struct jpu_proctab *t);
 
 /* Inputs of one interval, all deltas over that interval. */
 struct jpu_attr_in {
-	uint64_t measured_uw;      /* machine power of the part (CPU packages) */
+	uint64_t measured_uw; /* machine power of the part (CPU packages) */
 	uint64_t host_busy_ticks;
 	uint64_t host_all_ticks;
-	uint64_t scope_ticks;      /* CPU ticks of the scope */
-	unsigned active_users;     /* users with CPU time (JPU_IDLE_EVEN) */
+	uint64_t scope_ticks;  /* CPU ticks of the scope */
+	unsigned active_users; /* users with CPU time (JPU_IDLE_EVEN) */
 	bool scope_is_system;
 	enum jpu_idle_policy policy;
 };
 
 struct jpu_attr_out {
-	uint64_t active_uw;        /* machine active power */
-	uint64_t idle_uw;          /* machine idle power */
-	uint64_t scope_uw;         /* attributed to the scope */
+	uint64_t active_uw;            /* machine active power */
+	uint64_t idle_uw;              /* machine idle power */
+	uint64_t scope_uw;             /* attributed to the scope */
 	uint64_t unattributed_idle_uw; /* idle not given to the scope under the policy */
-	double share;              /* scope ticks / host busy ticks, 0..1 */
+	double share;                  /* scope ticks / host busy ticks, 0..1 */
 };
 
 void jpu_attribute(const struct jpu_attr_in *in, struct jpu_attr_out *out);
@@ -314,13 +315,13 @@ struct jpu_vcpu_row {
 	uint32_t min_mw, max_mw; /* per vCPU at 0 % and 100 % load */
 };
 struct jpu_tdp_row {
-	const char *name;        /* CPU model as in CodeCarbon's table */
+	const char *name; /* CPU model as in CodeCarbon's table */
 	uint32_t tdp_mw;
 };
 struct jpu_country_row {
 	const char *iso2, *name;
 	int year;
-	uint32_t mg_per_kwh;     /* gCO2eq/kWh x 1000 */
+	uint32_t mg_per_kwh; /* gCO2eq/kWh x 1000 */
 };
 extern const struct jpu_vcpu_row jpu_vcpu_table[];
 extern const size_t jpu_vcpu_table_len;
@@ -400,7 +401,7 @@ struct jpu_cpuinfo {
 int jpu_parse_cpuinfo(const char *buf, size_t len, struct jpu_cpuinfo *ret);
 /* MemTotal and MemAvailable (bytes) from the content of /proc/meminfo. */
 int jpu_estimate_parse_meminfo(const char *buf, size_t len, uint64_t *ret_total,
-			       uint64_t *ret_avail);
+                               uint64_t *ret_avail);
 /* Microarchitecture of jpu_vcpu_table guessed from the CPU ("average" when
  * nothing fits). Static string. */
 const char *jpu_estimate_guess_arch(const struct jpu_cpuinfo *ci);

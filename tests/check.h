@@ -30,8 +30,8 @@ static unsigned check_passed, check_failed;
 			check_passed++;                                                            \
 		} else {                                                                           \
 			check_failed++;                                                            \
-			fprintf(stderr, "%s:%d: %s == %s failed: %" PRIu64 " != %" PRIu64 "\n",   \
-				__FILE__, __LINE__, #a, #b, check_a_, check_b_);                   \
+			fprintf(stderr, "%s:%d: %s == %s failed: %" PRIu64 " != %" PRIu64 "\n",    \
+			        __FILE__, __LINE__, #a, #b, check_a_, check_b_);                   \
 		}                                                                                  \
 	} while (0)
 
@@ -43,7 +43,7 @@ static unsigned check_passed, check_failed;
 		} else {                                                                           \
 			check_failed++;                                                            \
 			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,        \
-				__LINE__, #a, #b, check_a_, check_b_);                             \
+			        __LINE__, #a, #b, check_a_, check_b_);                             \
 		}                                                                                  \
 	} while (0)
 
@@ -55,8 +55,8 @@ static unsigned check_passed, check_failed;
 		} else {                                                                           \
 			check_failed++;                                                            \
 			fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__,    \
-				__LINE__, #a, #b, check_a_ ? check_a_ : "(null)",                  \
-				check_b_ ? check_b_ : "(null)");                                   \
+			        __LINE__, #a, #b, check_a_ ? check_a_ : "(null)",                  \
+			        check_b_ ? check_b_ : "(null)");                                   \
 		}                                                                                  \
 	} while (0)
 
@@ -70,7 +70,7 @@ static unsigned check_passed, check_failed;
 		} else {                                                                           \
 			check_failed++;                                                            \
 			fprintf(stderr, "%s:%d: %s ~ %s failed: %g != %g (tol %g)\n", __FILE__,    \
-				__LINE__, #a, #b, check_a_, check_b_, (double)(tol));              \
+			        __LINE__, #a, #b, check_a_, check_b_, (double)(tol));              \
 		}                                                                                  \
 	} while (0)
 

@@ -9,9 +9,8 @@
 #include "../internal.h"
 
 const struct jpu_sensor_ops *const jpu_sensor_registry[] = {
-	&jpu_sensor_rapl,     &jpu_sensor_perf, &jpu_sensor_hwmon,
-	&jpu_sensor_nvml,     &jpu_sensor_estimate,
-	&jpu_sensor_fake, /* only when asked for by name */
+        &jpu_sensor_rapl, &jpu_sensor_perf,     &jpu_sensor_hwmon,
+        &jpu_sensor_nvml, &jpu_sensor_estimate, &jpu_sensor_fake, /* only when asked for by name */
 };
 const size_t jpu_sensor_registry_len = JPU_ARRAY_SIZE(jpu_sensor_registry);
 
