@@ -176,7 +176,7 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
         panelModel.poller.interval = power.settings.values.refreshRate;
       };
       power.settings.changed.connect(onSettings);
-      const content = new PowerPanel(power.model, panelModel);
+      const content = new PowerPanel(power.model, panelModel, power.carbon);
       const widget = new MainAreaWidget({ content });
       widget.id = 'jupyter-power-usage-panel';
       widget.title.label = 'Power Usage';

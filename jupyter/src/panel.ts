@@ -19,6 +19,7 @@ import {
   formatPower,
   formatTime
 } from './format';
+import { CarbonSettingsSync } from './carbon';
 import { Poller, PowerUsageModel } from './model';
 import { describeDiagnostics, isEstimated } from './topbar';
 import { IEnergy, IHistory, IHistoryPoint, IKernelRow } from './types';
@@ -175,10 +176,15 @@ const SERIES_COLOURS = {
 
 /** The panel's content; wrapped in a MainAreaWidget by index.ts. */
 export class PowerPanel extends Widget {
-  constructor(model: PowerUsageModel, panelModel: PanelModel) {
+  constructor(
+    model: PowerUsageModel,
+    panelModel: PanelModel,
+    carbon: CarbonSettingsSync | null = null
+  ) {
     super();
     this._model = model;
     this._panelModel = panelModel;
+    this._carbon = carbon;
     this.addClass('jp-PowerUsage-panel');
 
     this._summary = el('section', 'jp-PowerUsage-summary', this.node);
@@ -202,6 +208,7 @@ export class PowerPanel extends Widget {
 
     this._model.changed.connect(this._renderSummary, this);
     this._panelModel.changed.connect(this._renderData, this);
+    this._carbon?.changed.connect(this._renderNotice, this);
     this._renderSummary();
     this._renderData();
   }
@@ -215,6 +222,7 @@ export class PowerPanel extends Widget {
       return;
     }
     this._model.changed.disconnect(this._renderSummary, this);
+    this._carbon?.changed.disconnect(this._renderNotice, this);
     this._panelModel.dispose();
     this._powerPlot?.destroy();
     this._energyPlot?.destroy();
@@ -406,6 +414,10 @@ export class PowerPanel extends Widget {
     if (this._panelModel.error) {
       errors.push(`Could not update: ${this._panelModel.error}`);
     }
+    if (this._carbon?.message) {
+      // A refused or overridden carbon setting: the figures use the server's.
+      errors.push(this._carbon.message);
+    }
     this._notice.textContent = errors.join('\n');
     this._notice.hidden = errors.length === 0;
   }
@@ -474,6 +486,7 @@ export class PowerPanel extends Widget {
 
   private _model: PowerUsageModel;
   private _panelModel: PanelModel;
+  private _carbon: CarbonSettingsSync | null;
   private _summary: HTMLElement;
   private _notice: HTMLElement;
   private _powerBox: HTMLDivElement;

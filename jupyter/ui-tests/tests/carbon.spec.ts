@@ -111,6 +111,40 @@ test.describe('Carbon in JupyterLab', () => {
     expect((await (await request.get(CARBON_API)).json()).fromBrowser).toBe(true);
   });
 
+  test('a 403 (settings fixed by the administrator) is said in the tooltip and the panel', async ({ page }, testInfo) => {
+    // The server's own 403 is tested against a real server in test_carbon.py; here the
+    // browser gets that answer (same body) to check what the page shows with it.
+    // ServerConnection adds a cache-busting query string: match the path, any query.
+    await page.route(/\/api\/metrics\/v1\/power_usage\/carbon(\?.*)?$/, async route => {
+      if (route.request().method() !== 'PUT') {
+        return route.continue();
+      }
+      return route.fulfill({
+        status: 403,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          error:
+            'this server does not take carbon settings from the browser ' +
+            '(PowerUsageDisplay.allow_client_carbon_settings is False)',
+          field: null
+        })
+      });
+    });
+    const item = page.locator(EMISSIONS);
+    await expect(item.locator('.jp-PowerUsage-value')).toHaveText(MASS);
+    await setEmissions(page, { ...DEFAULT_EMISSIONS, countryCode: 'DE' });
+    await expect(item).toHaveAttribute('title', /administrator fixed these settings/);
+    await expect(item).toHaveAttribute('title', /allow_client_carbon_settings is False/);
+    await expect(item.locator('.jp-PowerUsage-warning')).toBeVisible();
+    // The figures stay the server's.
+    await expect(item).toHaveAttribute('title', /^Zone: World$/m);
+    await openPanel(page);
+    await expect(page.locator('.jp-PowerUsage-panel .jp-PowerUsage-notice')).toContainText(
+      'administrator fixed these settings'
+    );
+    await keepScreenshot(page, testInfo, 'emissions-403');
+  });
+
   test('the panel shows emissions per notebook and plots intensity and emissions', async ({ page }, testInfo) => {
     await page.notebook.createNew();
     await page.notebook.setCell(0, 'code', 'sum(i * i for i in range(300000))');

@@ -110,6 +110,9 @@ test.describe('Power Usage in Notebook 7', () => {
     await expect(cpu).toBeVisible();
     await expect(cpu.locator('.jp-PowerUsage-label')).toHaveText('CPU Power');
     await expect(cpu.locator('.jp-PowerUsage-value')).toHaveText(/\d/);
+    // The emissions item too, with the server's grams.
+    await expect(nb7.locator(EMISSIONS)).toBeVisible();
+    await expect(nb7.locator(`${EMISSIONS} .jp-PowerUsage-value`)).toHaveText(/\d (mg|g|kg|t)$/);
     await keepScreenshot(nb7, testInfo, 'notebook7-tree');
 
     await nb7.goto(`${baseURL}/notebooks/${tmpPath}/nb7.ipynb`);
