@@ -35,7 +35,7 @@ PIP="python3 -m pip"
 export PIP_ROOT_USER_ACTION=ignore
 $PIP install -q --upgrade "pip>=23" >/dev/null 2>&1 || true
 $PIP install -q "meson>=1.1" "meson-python>=0.15" ninja "jupyterlab>=4.2,<5" "notebook>=7.2,<8" \
-  "hatchling>=1.5" "hatch-jupyter-builder>=0.9" prometheus_client
+  "hatchling>=1.5" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2" prometheus_client ipykernel
 if [ "${JPU_SETUP_TESTS:-1}" = 1 ]; then
   $PIP install -q pytest "pytest-jupyter[server]>=0.10" psutil ipykernel
 fi

@@ -25,4 +25,3 @@ def _load_jupyter_server_extension(serverapp):
     from .app import PowerUsageApp
 
     return PowerUsageApp._load_jupyter_server_extension(serverapp)
-

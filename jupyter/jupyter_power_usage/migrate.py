@@ -134,9 +134,7 @@ def migrate_settings(settings_dir: str | os.PathLike | None = None, log: Any = N
         return None
     if not isinstance(parsed, dict):
         if log is not None:
-            log.warning(
-                "jupyter_power_usage: not migrating %s: not a settings object", source
-            )
+            log.warning("jupyter_power_usage: not migrating %s: not a settings object", source)
         return None
     converted, moved, dropped = convert(parsed)
     if converted == parsed and text.strip():

@@ -130,8 +130,7 @@ async def test_kernel_metrics(jp_fetch, jp_serverapp):
         text = (await jp_fetch("metrics")).body.decode()
         # The engine's writer labels tracked trees by tag (the kernel id).
         return any(
-            line.startswith("jpu_tracked_energy_joules_total")
-            and f'tag="{model["id"]}"' in line
+            line.startswith("jpu_tracked_energy_joules_total") and f'tag="{model["id"]}"' in line
             for line in text.splitlines()
         )
 

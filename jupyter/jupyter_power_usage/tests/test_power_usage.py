@@ -126,7 +126,12 @@ async def test_rapl_fixture_tree(jp_configurable_serverapp, jp_server_config, ti
 
 
 async def test_refuses_without_token(jp_fetch):
-    for path in (API, API + "/history", API + "/kernels", "api/metrics/v1/emission_factor/emaps/v3/x"):
+    for path in (
+        API,
+        API + "/history",
+        API + "/kernels",
+        "api/metrics/v1/emission_factor/emaps/v3/x",
+    ):
         with pytest.raises(HTTPClientError) as err:
             await jp_fetch(path, headers={"Authorization": ""})
         assert err.value.code == 403, path
