@@ -681,6 +681,7 @@ static void burn_ms(long ms)
 			x += (uint64_t)i;
 		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
 	} while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < ms);
+	(void)x; /* clang: set but not used; volatile keeps the loop */
 }
 
 static void live(bool children)
