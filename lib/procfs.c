@@ -5,13 +5,17 @@
  *
  * Cost model (DESIGN "Scopes", acceptance benchmark bench/bench_scope.c):
  * a tick must not re-read every process on the machine. The process table
- * (struct jpu_proctab) does one getdents() pass over /proc per tick and reads
+ * (struct jpu_proctab) does a getdents() pass over /proc and reads
  * /proc/PID/stat only for PIDs it has not seen, caching what never changes
  * (ppid until reparenting, starttime, uid). Only members of a tracked tree or
  * user get their stat re-read each tick. Where the kernel has
  * /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN, Documentation/
- * filesystems/proc.rst) a tree finds its children there and the global pass
- * is skipped entirely when nobody else needs it.
+ * filesystems/proc.rst) a tree finds its children there and needs no pass.
+ * A tree without the children files needs the pass every tick; a user summed
+ * from /proc needs it only to discover its new processes, so the pass runs
+ * for it every USER_SCAN_TICKS ticks and at most SCAN_DUTY_PCT of a core
+ * (see "lazy scans" below): O(the user's processes) per tick, the machine
+ * only amortised.
  *
  * Accounting: the time of a set of processes is
  *   carried + sum over live members of (utime + stime + cutime + cstime).
@@ -30,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -43,6 +48,13 @@
  * tick instead of openat + pread + close) up to this many per table: the
  * Jupyter server around us needs its fds too. */
 #define MEMBER_FD_BUDGET 256
+/* A user summed from /proc discovers processes that are not children of its
+ * members (a new login, a cron job) through the global pass, run every this
+ * many ticks ... */
+#define USER_SCAN_TICKS 10
+/* ... and, on a real /proc, no more often than it keeps a core this busy
+ * (a pass over 10,000 processes costs milliseconds) */
+#define SCAN_DUTY_PCT 1
 
 long jpu_clk_tck(void)
 {
@@ -467,6 +479,7 @@ struct pt_entry {
 	uid_t uid;
 	uint32_t gen;
 	uint64_t starttime;
+	uint64_t first_scan; /* number of the pass that first listed it */
 };
 
 struct jpu_proctab {
@@ -479,13 +492,15 @@ struct jpu_proctab {
 	pid_t *scratch; /* sweep list */
 	size_t cap_scratch;
 	char *dents;
-	uint32_t gen;      /* refresh calls */
-	uint32_t scan_gen; /* gen of the last actual scan */
-	uint64_t scans;    /* number of scans */
-	unsigned scanners; /* consumers that need the global scan */
-	unsigned fds_left; /* member fds that may still be kept open */
-	bool children;     /* /proc/PID/task/TID/children exists */
-	bool real_proc;    /* a procfs mount, not a fixture tree */
+	uint32_t gen;                       /* refresh calls */
+	uint32_t scan_gen;                  /* gen of the last actual scan */
+	uint64_t scans;                     /* number of scans */
+	unsigned scanners;                  /* consumers that need the global scan every tick */
+	unsigned lazy;                      /* consumers that need it now and then (users) */
+	uint64_t scan_end_ns, scan_cost_ns; /* CLOCK_MONOTONIC, last pass */
+	unsigned fds_left;                  /* member fds that may still be kept open */
+	bool children;                      /* /proc/PID/task/TID/children exists */
+	bool real_proc;                     /* a procfs mount, not a fixture tree */
 };
 
 static int push_pid(pid_t **v, size_t *n, size_t *cap, pid_t pid)
@@ -605,10 +620,19 @@ static int pt_load(struct jpu_proctab *t, struct pt_entry *e)
 	return 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static int proctab_scan(struct jpu_proctab *t)
 {
 	size_t n_stale = 0, i;
 	uint32_t gen = t->gen;
+	uint64_t t0 = t->real_proc ? mono_ns() : 0;
 	int r;
 
 	t->n_fresh = 0;
@@ -640,6 +664,7 @@ static int proctab_scan(struct jpu_proctab *t)
 			if (!e)
 				return -ENOMEM;
 			e->gen = gen;
+			e->first_scan = t->scans + 1;
 			r = pt_load(t, e);
 			if (r < 0) {
 				/* exited between readdir and open: not an error */
@@ -669,7 +694,21 @@ static int proctab_scan(struct jpu_proctab *t)
 		qsort_r(t->fresh, t->n_fresh, sizeof *t->fresh, pt_by_start, &t->tab);
 	t->scan_gen = gen;
 	t->scans++;
+	if (t->real_proc) {
+		t->scan_end_ns = mono_ns();
+		t->scan_cost_ns = t->scan_end_ns - t0;
+	}
 	return 0;
+}
+
+/* Lazy scans: whether the duty cycle allows a pass now. Only on a real
+ * /proc, where a pass has a cost worth bounding; a fixture tree is scanned
+ * by the tick count alone, so tests are deterministic. */
+static bool scan_in_budget(const struct jpu_proctab *t)
+{
+	if (!t->real_proc || t->scans == 0)
+		return true;
+	return mono_ns() - t->scan_end_ns >= t->scan_cost_ns * (100 / SCAN_DUTY_PCT - 1);
 }
 
 int jpu_proctab_refresh(struct jpu_proctab *t)
@@ -679,11 +718,16 @@ int jpu_proctab_refresh(struct jpu_proctab *t)
 	t->gen++;
 	if (t->gen == 0)
 		t->gen = 1;
-	/* with the children files and no per-user procfs sum, nobody needs
-	 * the global pass */
-	if (t->children && t->scanners == 0)
-		return 0;
-	return proctab_scan(t);
+	/* a tree without the children files finds its children in the pass:
+	 * every tick */
+	if (t->scanners > 0)
+		return proctab_scan(t);
+	/* users need it only for processes that are not children of their
+	 * members (which are found when a member reaps one, see
+	 * user_discover_now) */
+	if (t->lazy > 0 && t->gen - t->scan_gen >= USER_SCAN_TICKS && scan_in_budget(t))
+		return proctab_scan(t);
+	return 0;
 }
 
 /* Make sure the table reflects this tick (a consumer created between
@@ -720,8 +764,17 @@ struct mset {
 	uint64_t last_sum;     /* last carried + live sum (never decreases) */
 	uint64_t scans_seen;
 	uint32_t round;
-	bool scanner; /* counted in t->scanners */
-	pid_t *list;  /* scratch */
+	bool scanner; /* uses the table: counted in t->scanners or t->lazy */
+	bool lazy;    /* ... in t->lazy: discovers through the pass now and then */
+	/* Users: a process that joins after the first update and had started
+	 * before it (listed by the pass numbered born_scan or earlier) counts
+	 * from when it joins: its total then goes into `discount`. One that
+	 * started later counts its whole life, time used before a lazy pass
+	 * found it included. */
+	bool counting;
+	uint64_t born_scan;
+	uint64_t discount;
+	pid_t *list; /* scratch */
 	size_t n_list, cap_list;
 };
 
@@ -776,9 +829,11 @@ static int member_read(struct mset *s, struct member *m, struct jpu_pid_stat *st
 
 static void mset_fini(struct mset *s)
 {
-	if (s->scanner && s->t->scanners > 0)
+	if (s->scanner && s->lazy && s->t->lazy > 0)
+		s->t->lazy--;
+	else if (s->scanner && !s->lazy && s->t->scanners > 0)
 		s->t->scanners--;
-	s->scanner = false;
+	s->scanner = s->lazy = false;
 	mset_clear(s);
 	free(s->list);
 	s->list = NULL;
@@ -834,6 +889,36 @@ static int list_push(struct mset *s, pid_t pid)
 	return push_pid(&s->list, &s->n_list, &s->cap_list, pid);
 }
 
+/* A process of the user joins (st: its stat when already read, else NULL).
+ * Whether it started before the user's first update is told by the pass
+ * that first listed it; one the table never listed started after the
+ * last pass, so after the first update. 0, -ESRCH/-ENOENT, -ENOMEM. */
+static int user_join(struct mset *s, pid_t pid, const struct jpu_pid_stat *have)
+{
+	const struct pt_entry *e;
+	const struct member *m;
+	struct jpu_pid_stat st;
+	int r;
+
+	if (pidtab_find(&s->m, pid))
+		return 0;
+	if (have) {
+		st = *have;
+	} else {
+		r = read_pid_stat(s->t->procfs_fd, pid, &st);
+		if (r < 0)
+			return r;
+	}
+	r = mset_add(s, pid, &st);
+	if (r < 0)
+		return r;
+	e = pidtab_find(&s->t->tab, pid);
+	m = pidtab_find(&s->m, pid);
+	if (s->counting && m && e && e->first_scan <= s->born_scan && e->starttime == st.starttime)
+		s->discount += m->total;
+	return 0;
+}
+
 /* Find new members from the process table: the fresh PIDs of the last
  * scan, or the whole table when this set missed a scan. */
 static int discover_from_table(struct mset *s, const struct mrule *rule)
@@ -871,10 +956,15 @@ static int discover_from_table(struct mset *s, const struct mrule *rule)
 
 		if (!e)
 			continue;
-		if (rule->is_tree)
-			join = e->pid == rule->root || (e->ppid > 0 && mset_live(s, e->ppid));
-		else
-			join = e->uid == rule->uid;
+		if (!rule->is_tree) {
+			if (e->uid != rule->uid)
+				continue;
+			r = user_join(s, e->pid, NULL);
+			if (r == -ENOMEM)
+				return r;
+			continue;
+		}
+		join = e->pid == rule->root || (e->ppid > 0 && mset_live(s, e->ppid));
 		if (!join)
 			continue;
 		r = mset_add(s, e->pid, NULL);
@@ -884,8 +974,10 @@ static int discover_from_table(struct mset *s, const struct mrule *rule)
 	return 0;
 }
 
-/* Parse a children file ("pid pid pid ") and add the ones not yet in. */
-static int add_children_from(struct mset *s, int dirfd, const char *path, pid_t parent)
+/* Parse a children file ("pid pid pid ") and add the ones not yet in (for
+ * a user, only those of its uid). */
+static int add_children_from(struct mset *s, const struct mrule *rule, int dirfd, const char *path,
+                             pid_t parent)
 {
 	char buf[CHILDREN_BUF];
 	const char *p, *end;
@@ -908,7 +1000,21 @@ static int add_children_from(struct mset *s, int dirfd, const char *path, pid_t 
 		r = read_pid_stat(s->t->procfs_fd, (pid_t)pid, &st);
 		if (r < 0 || st.ppid != parent)
 			continue;
-		r = mset_add(s, (pid_t)pid, &st);
+		if (rule->is_tree) {
+			r = mset_add(s, (pid_t)pid, &st);
+		} else {
+			char name[16];
+			struct stat sb;
+
+			/* /proc/PID is owned by the process's euid
+			 * (fs/proc/base.c, task_dump_owner), as in pt_load */
+			snprintf(name, sizeof name, "%d", (int)pid);
+			if (fstatat(s->t->procfs_fd, name, &sb, 0) < 0 || sb.st_uid != rule->uid)
+				continue;
+			r = user_join(s, (pid_t)pid, &st);
+		}
+		if (gone(r))
+			continue;
 		if (r < 0)
 			return r;
 		r = list_push(s, (pid_t)pid);
@@ -920,7 +1026,7 @@ static int add_children_from(struct mset *s, int dirfd, const char *path, pid_t 
 
 /* Children of pid over all its threads: each thread lists the children it
  * forked (fs/proc/array.c, get_children_pid). */
-static int add_children(struct mset *s, pid_t pid)
+static int add_children(struct mset *s, const struct mrule *rule, pid_t pid)
 {
 	char path[48];
 	int dfd, r = 0;
@@ -946,7 +1052,7 @@ static int add_children(struct mset *s, pid_t pid)
 			if (d->d_name[0] < '1' || d->d_name[0] > '9')
 				continue;
 			snprintf(cpath, sizeof cpath, "%s/children", d->d_name);
-			r = add_children_from(s, dfd, cpath, pid);
+			r = add_children_from(s, rule, dfd, cpath, pid);
 		}
 		if (r < 0)
 			break;
@@ -955,7 +1061,7 @@ static int add_children(struct mset *s, pid_t pid)
 	return r;
 }
 
-static int discover_children(struct mset *s)
+static int discover_children(struct mset *s, const struct mrule *rule)
 {
 	size_t i;
 	int r;
@@ -972,11 +1078,40 @@ static int discover_children(struct mset *s)
 	}
 	/* the list grows as children join, so grandchildren are found too */
 	for (i = 0; i < s->n_list; i++) {
-		r = add_children(s, s->list[i]);
+		r = add_children(s, rule, s->list[i]);
 		if (r == -ENOMEM)
 			return r;
 	}
 	return 0;
+}
+
+/* A user's members in s->list reaped children it did not know (their
+ * cutime/cstime grew by more than the members that vanished): that time is
+ * already in the sum, but the reaper is forking, and a sibling still alive
+ * or orphaned to init would only be found by the next lazy pass (and lost if
+ * it exits before, reaped outside the user). Look now: in the reapers'
+ * children files where there are (cheap: these members only), else with a
+ * pass within the duty cycle. */
+static int user_discover_now(struct mset *s, const struct mrule *rule)
+{
+	struct jpu_proctab *t = s->t;
+	int r;
+
+	if (t->children) {
+		/* the list grows as children join: grandchildren too */
+		for (size_t i = 0; i < s->n_list; i++) {
+			r = add_children(s, rule, s->list[i]);
+			if (r == -ENOMEM)
+				return r;
+		}
+		return 0;
+	}
+	if (t->scan_gen == t->gen || !scan_in_budget(t))
+		return 0;
+	r = proctab_scan(t);
+	if (r < 0)
+		return r;
+	return discover_from_table(s, rule);
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -1101,12 +1236,34 @@ static int mset_account(struct mset *s, const struct mrule *rule, uint64_t *ret_
 			if (!rule->is_tree) {
 				struct pt_entry *e = pidtab_find(&s->t->tab, pid);
 
-				if (e && pt_load(s->t, e) == 0 && e->uid == rule->uid)
-					(void)mset_add(s, pid, &st);
+				/* started after the last pass: whole life */
+				if (e && pt_load(s->t, e) == 0) {
+					e->first_scan = s->t->scans + 1;
+					if (e->uid == rule->uid)
+						(void)user_join(s, pid, &st);
+				}
 			}
 		}
 		if (rule->is_tree && !s->t->children)
 			reparent(s);
+	}
+	if (!rule->is_tree && s->counting) {
+		s->n_list = 0;
+		for (i = 0; i < s->m.cap; i++) {
+			const struct member *m = slot_at(&s->m, i);
+
+			if (m->pid != 0 && !m->vanished &&
+			    m->ctotal - m->prev_ctotal > m->expected) {
+				r = list_push(s, m->pid);
+				if (r < 0)
+					return r;
+			}
+		}
+		if (s->n_list > 0) {
+			r = user_discover_now(s, rule);
+			if (r < 0)
+				return r;
+		}
 	}
 	sum = s->carried;
 	for (i = 0; i < s->m.cap; i++) {
@@ -1117,13 +1274,14 @@ static int mset_account(struct mset *s, const struct mrule *rule, uint64_t *ret_
 		sum += m->total;
 		rss += m->rss_pages;
 	}
-	/* last line of defence: never report less than before */
-	if (sum < s->last_sum) {
-		s->carried += s->last_sum - sum;
-		sum = s->last_sum;
+	/* last line of defence: never report less than before (discount is
+	 * what late joiners had used before they joined, see struct mset) */
+	if (sum < s->last_sum + s->discount) {
+		s->carried += s->last_sum + s->discount - sum;
+		sum = s->last_sum + s->discount;
 	}
-	s->last_sum = sum;
-	*ret_sum = sum;
+	s->last_sum = sum - s->discount;
+	*ret_sum = s->last_sum;
 	*ret_rss = rss;
 	return 0;
 }
@@ -1135,7 +1293,7 @@ static int mset_update(struct mset *s, const struct mrule *rule, uint64_t *ret_s
 
 	s->round++;
 	if (rule->is_tree && s->t->children) {
-		r = discover_children(s);
+		r = discover_children(s, rule);
 	} else {
 		if (!s->scanner) {
 			/* the children files were switched off under us */
@@ -1431,16 +1589,18 @@ int jpu_user_new(struct jpu_proctab *t, uid_t uid, struct jpu_user **ret)
 	}
 	if (u->method == USER_PROCFS || u->mem_fd < 0) {
 		/* the per-process sum (for the time, or only for the RSS) needs
-		 * the global scan */
-		u->s.scanner = true;
-		t->scanners++;
+		 * the global scan, now and then (jpu_proctab_refresh) */
+		u->s.scanner = u->s.lazy = true;
+		t->lazy++;
 		r = proctab_ensure(t);
 		if (r < 0)
 			goto fail;
+		u->s.born_scan = t->scans;
 	}
 	r = jpu_user_update(u, &ticks, &rss);
 	if (r < 0)
 		goto fail;
+	u->s.counting = true;
 	*ret = u;
 	return 0;
 fail:

@@ -274,6 +274,7 @@ struct mproc {
 	uint64_t u, s, cu, cs, start, rss;
 	bool alive;
 	bool garbage; /* write a malformed stat */
+	uid_t uid;    /* owner of PID/ (0: root) */
 };
 
 struct model {
@@ -345,6 +346,11 @@ static void write_model(struct model *m)
 			stat_line(line, sizeof line, p->pid, p->comm, 'S', p->ppid, p->u, p->s,
 			          p->cu, p->cs, p->start, p->rss);
 		put(m->dir, rel, line);
+		if (p->uid != 0) {
+			snprintf(rel, sizeof rel, "%s/%d", m->dir, p->pid);
+			if (chown(rel, p->uid, 0) < 0)
+				perror(rel);
+		}
 		if (!m->children)
 			continue;
 		kids[0] = '\0';
@@ -573,13 +579,17 @@ static void test_user_procfs(void)
 	CHECK(jpu_user_contains(u, 21));
 	CHECK(!jpu_user_contains(u, 10));
 
-	/* a new process of bob, then the job is reaped by the shell */
+	/* a new process of bob: the lazy pass finds it within
+	 * USER_SCAN_TICKS (10) ticks */
 	spawn(&m, 22, 20, 1, 40);
-	write_model(&m);
-	chown_pid(&m, 22, 4321);
-	CHECK_EQ_INT(jpu_proctab_refresh(t), 0);
-	CHECK_EQ_INT(jpu_user_update(u, &ticks, &rss), 0);
+	for (int i = 0; i < 10; i++) {
+		write_model(&m);
+		chown_pid(&m, 22, 4321);
+		CHECK_EQ_INT(jpu_proctab_refresh(t), 0);
+		CHECK_EQ_INT(jpu_user_update(u, &ticks, &rss), 0);
+	}
 	CHECK_EQ_U64(ticks, 13);
+	CHECK(jpu_user_contains(u, 22));
 	mp(&m, 21)->u = 9;
 	reap(&m, 21, true);
 	write_model(&m);
@@ -597,6 +607,150 @@ out:
 	jpu_user_free(u);
 	jpu_proctab_free(t);
 	model_fini(&m);
+}
+
+/* One tick of a user scope over the model; checks the value never
+ * decreases. */
+static uint64_t utick(struct model *m, struct jpu_proctab *t, struct jpu_user *u, uint64_t *prev)
+{
+	uint64_t ticks = 0, rss = 0;
+
+	write_model(m);
+	CHECK_EQ_INT(jpu_proctab_refresh(t), 0);
+	CHECK_EQ_INT(jpu_user_update(u, &ticks, &rss), 0);
+	CHECK(ticks >= *prev);
+	*prev = ticks;
+	return ticks;
+}
+
+/* Lazy discovery: the global pass runs every 10th tick (USER_SCAN_TICKS in
+ * procfs.c; the fixture is not a real /proc, so no duty-cycle limit), and
+ * at once when a member reaps a child it did not know. */
+static void user_lazy(bool children)
+{
+	const uid_t bob = 4321;
+	struct jpu_proctab *t = NULL;
+	struct jpu_user *u = NULL;
+	uint64_t v, prev = 0, v0;
+	struct mproc *p1, *p30, *p31, *p50;
+	struct model m;
+	int k;
+
+	model_init(&m, children);
+	p1 = &m.p[0];
+	spawn(&m, 10, 1, 100, 10);           /* root's sshd */
+	spawn(&m, 20, 10, 7, 20)->uid = bob; /* bob's shell */
+	spawn(&m, 21, 20, 5, 30)->uid = bob; /* bob's job */
+	p50 = spawn(&m, 50, 20, 40, 35);     /* root's, under bob's shell */
+	write_model(&m);
+	CHECK_EQ_INT(jpu_proctab_new(m.fd, -1, NULL, &t), 0);
+	if (!t)
+		goto out;
+	CHECK(jpu_proctab_children(t) == children);
+	CHECK_EQ_INT(jpu_proctab_refresh(t), 0);
+	CHECK_EQ_INT(jpu_user_new(t, bob, &u), 0);
+	if (!u)
+		goto out;
+	v0 = utick(&m, t, u, &prev);
+	CHECK_EQ_U64(v0, 12);
+
+	/* a new login of bob (parent root's sshd): no member's child, so only
+	 * the pass finds it, 10 ticks after the one at creation; it counts
+	 * from zero, the 9 ticks before it was found included */
+	p30 = spawn(&m, 30, 10, 0, 1000);
+	p30->uid = bob;
+	for (k = 2; k < 10; k++) {
+		p30->u += 1;
+		v = utick(&m, t, u, &prev);
+		CHECK_EQ_U64(v, v0);
+		CHECK(!jpu_user_contains(u, 30));
+	}
+	p30->u += 1;
+	v = utick(&m, t, u, &prev);
+	CHECK(jpu_user_contains(u, 30));
+	CHECK_EQ_U64(v, v0 + 9);
+
+	/* 22 lives entirely between two passes and is reaped by the shell:
+	 * its 7 arrive in the shell's cutime. Its sibling 23 is still alive:
+	 * the unexplained reap makes the shell's children be looked at now
+	 * (or a pass run now), and 23 counts its whole life */
+	spawn(&m, 22, 20, 7, 1100)->uid = bob;
+	spawn(&m, 23, 20, 4, 1100)->uid = bob;
+	v = utick(&m, t, u, &prev);
+	CHECK_EQ_U64(v, v0 + 9);
+	CHECK(!jpu_user_contains(u, 23));
+	reap(&m, 22, true);
+	v = utick(&m, t, u, &prev);
+	CHECK_EQ_U64(v, v0 + 9 + 7 + 4);
+	CHECK(jpu_user_contains(u, 23));
+	CHECK(!jpu_user_contains(u, 22));
+
+	/* 41 of bob lives entirely between passes under 40 of root (sudo)
+	 * under the shell, and is reaped by 40: never seen, and counted once,
+	 * when the shell reaps 40 (40's 1 + 41's 6 in its cutime) */
+	spawn(&m, 40, 20, 1, 1200);
+	spawn(&m, 41, 40, 6, 1210)->uid = bob;
+	v = utick(&m, t, u, &prev);
+	CHECK_EQ_U64(v, v0 + 20);
+	reap(&m, 41, true);
+	v = utick(&m, t, u, &prev);
+	CHECK_EQ_U64(v, v0 + 20);
+	CHECK(!jpu_user_contains(u, 40));
+	reap(&m, 40, true);
+	v = utick(&m, t, u, &prev);
+	CHECK_EQ_U64(v, v0 + 20 + 7);
+	/* and a known member reaped by a non-member (init, after its parent
+	 * 30 went) keeps its last value, once */
+	p31 = spawn(&m, 31, 30, 2, 1300);
+	p31->uid = bob;
+	for (k = 0; k < 10; k++)
+		v = utick(&m, t, u, &prev);
+	CHECK(jpu_user_contains(u, 31));
+	CHECK_EQ_U64(v, v0 + 27 + 2);
+	reap(&m, 30, false); /* by root's sshd: 30's 9 kept */
+	p31->u = 3;
+	v = utick(&m, t, u, &prev);
+	CHECK_EQ_U64(v, v0 + 27 + 3);
+	reap(&m, 31, false);
+	p1->cu += 3;
+	v = utick(&m, t, u, &prev);
+	CHECK_EQ_U64(v, v0 + 27 + 3);
+	for (k = 0; k < 10; k++) /* ticks 28-37, a pass at 30 */
+		v = utick(&m, t, u, &prev);
+	CHECK_EQ_U64(v, v0 + 27 + 3);
+
+	if (children) {
+		/* 50 was root's when the user was made and became bob's
+		 * (setuid) since: it started before, so it counts from when
+		 * it is found, not its 40 ticks of root's life before. The
+		 * shell reaping an unknown child makes its children read
+		 * (ticks 38 and 39: before the next pass). */
+		v0 = v;
+		p50->uid = bob;
+		spawn(&m, 24, 20, 2, 1400)->uid = bob;
+		v = utick(&m, t, u, &prev);
+		reap(&m, 24, true);
+		v = utick(&m, t, u, &prev);
+		CHECK(jpu_user_contains(u, 50));
+		CHECK_EQ_U64(v, v0 + 2);
+		p50->u += 5;
+		v = utick(&m, t, u, &prev);
+		CHECK_EQ_U64(v, v0 + 2 + 5);
+		/* and when it exits, reaped by the shell, only those 5 stay */
+		reap(&m, 50, true);
+		v = utick(&m, t, u, &prev);
+		CHECK_EQ_U64(v, v0 + 2 + 5);
+	}
+out:
+	jpu_user_free(u);
+	jpu_proctab_free(t);
+	model_fini(&m);
+}
+
+static void test_user_lazy(void)
+{
+	user_lazy(false);
+	user_lazy(true);
 }
 
 static void test_user_cgroup(void)
@@ -842,6 +996,7 @@ int main(void)
 	test_fixture_tree();
 	test_tree_story();
 	test_user_procfs();
+	test_user_lazy();
 	test_user_cgroup();
 	test_live();
 	return check_summary();
