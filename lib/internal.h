@@ -238,8 +238,11 @@ struct jpu_proctab;
 int jpu_proctab_new(int procfs_fd, int sysfs_fd, const struct jpu_logger *log,
                     struct jpu_proctab **ret);
 struct jpu_proctab *jpu_proctab_free(struct jpu_proctab *t);
-/* Refresh the list of live PIDs (one readdir of /proc; new PIDs get their
- * stat read once). Call once per tick before the tree/user queries. */
+/* Advance one tick. The global readdir of /proc (new PIDs get their stat
+ * read once) runs only when a consumer needs it: every tick for trees on
+ * kernels without /proc/PID/task/TID/children, every 10 ticks (at most
+ * ~1 % of a core) for a user summed from /proc, never otherwise. Call once
+ * per tick before the tree/user queries. */
 int jpu_proctab_refresh(struct jpu_proctab *t);
 
 /* Cumulative CPU time (ticks) and resident memory of a process tree, made
