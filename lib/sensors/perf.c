@@ -308,8 +308,9 @@ static size_t drop_idle(struct jpu_sensor *s)
 		;
 	for (size_t i = 0; i < s->n_domains; i++) {
 		read_one(s, i);
+		/* the probe's diagnostic says it once; this is detail for -v */
 		if (s->domains[i].valid && s->domains[i].energy_uj == 0) {
-			jpu_logf(s->log, JPU_LOG_WARNING, "perf: %s does not count, skipped",
+			jpu_logf(s->log, JPU_LOG_INFO, "perf: %s does not count, skipped",
 			         s->domains[i].id);
 			close(s->domains[i].fd);
 			dead++;
