@@ -74,13 +74,16 @@ class PowerUsageHandler(_BaseHandler):
     def get(self) -> None:
         if self.engine_unavailable():
             return
-        snap = self.service.snapshot()
-        if snap is None:
+        text = self.service.snapshot_text()
+        if text is None:
             # Before the first sample: no "cpu" key, which the original front end reads as
             # "not available yet".
             self.write_json({"time": None, "diagnostics": self.service.diagnostics()})
             return
-        self.write_json(snap)
+        # the engine's JSON as is: polled by every tab, so no parse and re-encode per request
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(text)
 
 
 class HistoryHandler(_BaseHandler):

@@ -261,6 +261,10 @@ class PowerService:
     def snapshot(self) -> dict | None:
         return self.engine.snapshot()
 
+    def snapshot_text(self) -> str | None:
+        """The sample as the engine wrote it: JSON printed from integers, never NaN."""
+        return self.engine.snapshot_json()
+
     def diagnostics(self) -> list[dict]:
         return list(self.engine.diagnostics())
 

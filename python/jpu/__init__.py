@@ -164,6 +164,10 @@ class Engine:
         text = self._e.json()
         return None if text is None else json.loads(text)
 
+    def snapshot_json(self) -> str | None:
+        """The latest sample as the engine's own JSON text (no parse; for servers), or None."""
+        return self._e.json()
+
     def history(self, since: float = 0.0) -> dict:
         """Samples newer than `since` (epoch seconds) for plots."""
         return json.loads(self._e.history_json(int(max(0.0, float(since)) * 1e6)))
