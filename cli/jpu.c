@@ -30,9 +30,8 @@
 #define EXIT_USAGE  2
 #define EXIT_NOEXEC 127
 
-/* Carbon options: parsed and validated now, passed to the engine once
- * jpu_engine_opts has carbon fields (the lead defines JPU_HAVE_CARBON_OPTS
- * in jpu.h then; see apply_carbon_opts()). */
+/* Carbon options: parsed and validated here, handed to the engine's carbon
+ * fields by apply_carbon_opts(). */
 #define MAX_CARBON_URLS 8
 struct carbon_opts {
 	bool given;      /* some carbon flag was on the command line */
