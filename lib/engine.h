@@ -180,6 +180,7 @@ struct jpu_buf {
 	bool oom;
 };
 void jpu_buf_puts(struct jpu_buf *b, const char *s);
+void jpu_buf_putn(struct jpu_buf *b, const char *s, size_t n);
 void jpu_buf_printf(struct jpu_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void jpu_buf_json_str(struct jpu_buf *b, const char *s);
 /* value in micro-units printed as units with 6 decimals, from integers */

@@ -554,8 +554,35 @@ static void test_idle_even(void)
 	w_fini(&w);
 }
 
+/* Tags and messages are escaped for JSON and for Prometheus label values. */
+static void test_escaping(void)
+{
+	struct world w;
+	struct wproc k = {300, 1, 0, 0};
+	jpu_engine *e;
+	char *j = NULL, *p = NULL;
+
+	w_init(&w);
+	w_proc(&w, &k);
+	w_domains(&w, "package p0 energy_uj=0\n");
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	CHECK_EQ_INT(jpu_track(e, 300, "nb \"a\\b\"\n\x01"), 0);
+	CHECK_EQ_INT(jpu_tracked_json(e, &j), 0);
+	CHECK(j && strstr(j, "\"tag\":\"nb \\\"a\\\\b\\\"\\u000a\\u0001\"") != NULL);
+	jpu_engine_sample(e);
+	advance(1000000);
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_engine_prometheus(e, &p), 0);
+	CHECK(p && strstr(p, "{tag=\"nb \\\"a\\\\b\\\"\\n\x01\",part=\"cpu\"}") != NULL);
+	free(j);
+	free(p);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
 int main(void)
 {
+	test_escaping();
 	test_idle_even();
 	test_emissions();
 	test_system_psys_dram();

@@ -87,15 +87,19 @@ static void buf_grow(struct jpu_buf *b, size_t need)
 	b->cap = cap;
 }
 
-void jpu_buf_puts(struct jpu_buf *b, const char *s)
+void jpu_buf_putn(struct jpu_buf *b, const char *s, size_t n)
 {
-	size_t n = strlen(s);
-
 	buf_grow(b, n);
 	if (b->oom)
 		return;
-	memcpy(b->data + b->len, s, n + 1);
+	memcpy(b->data + b->len, s, n);
 	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void jpu_buf_puts(struct jpu_buf *b, const char *s)
+{
+	jpu_buf_putn(b, s, strlen(s));
 }
 
 void jpu_buf_printf(struct jpu_buf *b, const char *fmt, ...)
@@ -122,15 +126,21 @@ void jpu_buf_printf(struct jpu_buf *b, const char *fmt, ...)
 void jpu_buf_json_str(struct jpu_buf *b, const char *s)
 {
 	jpu_buf_puts(b, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s) {
+		/* copy runs that need no escape in one go: this runs per request */
+		size_t run = 0;
 
-		if (c == '"' || c == '\\')
-			jpu_buf_printf(b, "\\%c", c);
-		else if (c < 0x20)
-			jpu_buf_printf(b, "\\u%04x", c);
+		while (s[run] && s[run] != '"' && s[run] != '\\' && (unsigned char)s[run] >= 0x20)
+			run++;
+		jpu_buf_putn(b, s, run);
+		s += run;
+		if (!*s)
+			break;
+		if (*s == '"' || *s == '\\')
+			jpu_buf_printf(b, "\\%c", *s);
 		else
-			jpu_buf_printf(b, "%c", c);
+			jpu_buf_printf(b, "\\u%04x", (unsigned char)*s);
+		s++;
 	}
 	jpu_buf_puts(b, "\"");
 }

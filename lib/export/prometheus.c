@@ -9,31 +9,32 @@
 
 #include "../engine.h"
 
+/* Escape backslash, newline and (in label values) the double quote, as the
+ * exposition format asks; runs that need none are copied whole. */
+static void escaped(struct jpu_buf *b, const char *s, bool quote)
+{
+	while (*s) {
+		size_t run = 0;
+
+		while (s[run] && s[run] != '\\' && s[run] != '\n' && !(quote && s[run] == '"'))
+			run++;
+		jpu_buf_putn(b, s, run);
+		s += run;
+		if (!*s)
+			break;
+		jpu_buf_puts(b, *s == '\\' ? "\\\\" : *s == '\n' ? "\\n" : "\\\"");
+		s++;
+	}
+}
+
 static void label_value(struct jpu_buf *b, const char *s)
 {
-	/* exposition format: escape backslash, double quote and newline */
-	for (; *s; s++) {
-		if (*s == '\\')
-			jpu_buf_puts(b, "\\\\");
-		else if (*s == '"')
-			jpu_buf_puts(b, "\\\"");
-		else if (*s == '\n')
-			jpu_buf_puts(b, "\\n");
-		else
-			jpu_buf_printf(b, "%c", *s);
-	}
+	escaped(b, s, true);
 }
 
 static void help_text(struct jpu_buf *b, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\\')
-			jpu_buf_puts(b, "\\\\");
-		else if (*s == '\n')
-			jpu_buf_puts(b, "\\n");
-		else
-			jpu_buf_printf(b, "%c", *s);
-	}
+	escaped(b, s, false);
 }
 
 static void header(struct jpu_buf *b, const char *name, const char *type, const char *help)
