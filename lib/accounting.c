@@ -45,8 +45,8 @@ static uint64_t add_energy(struct jpu_energy *en, uint64_t cpu_uw, uint64_t dram
 	return c + d + g;
 }
 
-/* Per-domain power over the interval. A counter that went backwards with no
- * known range was reset: that domain gives no figure this interval. */
+/* Per-domain power over the interval. Counters go through the wrap/reset
+ * rule of counter.h: an interval it cannot vouch for is unknown. */
 static void read_sensors(struct jpu_engine *e, const struct jpu_sense_ctx *ctx)
 {
 	for (size_t i = 0; i < e->n_sensors; i++) {
@@ -56,44 +56,21 @@ static void read_sensors(struct jpu_engine *e, const struct jpu_sense_ctx *ctx)
 		for (size_t k = 0; k < s->n_domains; k++) {
 			struct jpu_domain *d = &s->domains[k];
 			struct jpu_dom_state *st = &e->dstate[i][k];
-			uint64_t delta;
 
 			st->valid = false;
 			if (r < 0 || !d->valid) {
 				/* no baseline across a failed read: the next good
 				 * read starts a new interval */
-				st->have_prev = false;
+				jpu_counter_forget(&st->counter);
 				continue;
 			}
 			if (d->has_energy) {
-				if (st->have_prev && ctx->interval_usec > 0) {
-					if (jpu_counter_delta(st->prev_uj, d->energy_uj,
-					                      d->max_energy_uj, &delta) &&
-					    delta == 0 && !st->moved) {
-						/* a counter that never moved is not a
-						 * measurement (virtual PMUs answer 0
-						 * forever): unknown, not 0 W */
-					} else if (jpu_counter_delta(st->prev_uj, d->energy_uj,
-					                             d->max_energy_uj, &delta)) {
-						st->moved = true;
-						st->power_uw =
-						        (uint64_t)((double)delta *
-						                           JPU_USEC_PER_SEC /
-						                           (double)ctx
-						                                   ->interval_usec +
-						                   0.5);
-						st->valid = true;
-					} else {
-						jpu_logf(
-						        &e->log, JPU_LOG_WARNING,
-						        "%s: counter went backwards (%llu -> %llu) "
-						        "with no known range: treated as a reset",
-						        d->id, (unsigned long long)st->prev_uj,
-						        (unsigned long long)d->energy_uj);
-					}
-				}
-				st->prev_uj = d->energy_uj;
-				st->have_prev = true;
+				struct jpu_counter_limits lim;
+
+				jpu_counter_limits_of(d, &lim);
+				st->valid = jpu_counter_measured(jpu_counter_update(
+				        &st->counter, d->energy_uj, ctx->t_mono_usec, &lim, d->id,
+				        &e->log, &st->power_uw));
 			} else if (d->has_power) {
 				st->power_uw = d->power_uw;
 				st->valid = ctx->interval_usec > 0;

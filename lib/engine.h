@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "carbon/carbon.h"
+#include "counter.h"
 
 #define JPU_MAX_SENSORS   8
 #define JPU_MAX_GPUS      16
@@ -91,13 +92,12 @@ struct jpu_hist {
 	uint32_t intensity_mg;
 };
 
-/* Per-domain previous counter value, parallel to each sensor's domains. */
+/* Per-domain counter state and this interval's figure, parallel to each
+ * sensor's domains. */
 struct jpu_dom_state {
-	bool have_prev;
-	uint64_t prev_uj;
-	uint64_t power_uw; /* this interval */
-	bool valid;        /* this interval produced a figure */
-	bool moved;        /* the counter has advanced since probe */
+	struct jpu_counter counter; /* wrap/reset rule: counter.h */
+	uint64_t power_uw;          /* this interval */
+	bool valid;                 /* this interval produced a figure */
 };
 
 struct jpu_engine {

@@ -59,12 +59,7 @@ int jpu_read_str_at(int dirfd, const char *path, char *buf, size_t size);
 uint64_t jpu_now_mono_usec(void);
 uint64_t jpu_now_real_usec(void);
 
-/* Wrap-aware delta of a cumulative counter. `max_range` is the counter's
- * wrap range (value after which it restarts at 0; 0 = unknown). When
- * cur < prev: with a known range the counter wrapped once and the delta is
- * cur + (max_range - prev); with no range it was reset and the delta is
- * unknown: returns false. Never returns a negative delta. */
-bool jpu_counter_delta(uint64_t prev, uint64_t cur, uint64_t max_range, uint64_t *ret_delta);
+/* Wrap and reset of cumulative counters: counter.h. */
 
 /* ---- sensors (lib/sensors/) --------------------------------------------- */
 
@@ -130,7 +125,10 @@ struct jpu_domain {
 	bool has_power;         /* instantaneous power */
 	uint64_t max_energy_uj; /* wrap range of the counter, 0 = unknown */
 	bool has_limit;
-	uint64_t limit_uw; /* enforced power limit */
+	uint64_t limit_uw;     /* enforced power limit */
+	uint64_t max_power_uw; /* largest power the hardware declares (all its
+	                        * limits and constraint maxima), 0 = unknown:
+	                        * bounds the wraps its counter may take (counter.h) */
 	/* updated by read(): */
 	bool valid; /* this read produced a value */
 	uint64_t energy_uj;

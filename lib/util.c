@@ -196,21 +196,6 @@ uint64_t jpu_now_real_usec(void)
 	return now_usec(CLOCK_REALTIME);
 }
 
-bool jpu_counter_delta(uint64_t prev, uint64_t cur, uint64_t max_range, uint64_t *ret_delta)
-{
-	if (cur >= prev) {
-		*ret_delta = cur - prev;
-		return true;
-	}
-	/* powercap counters restart at 0 after max_energy_range_uj
-	 * (Documentation/power/powercap/powercap.rst); without a range a
-	 * backwards step is a reset and the interval's energy is unknown */
-	if (max_range == 0 || prev > max_range)
-		return false;
-	*ret_delta = (max_range - prev) + cur;
-	return true;
-}
-
 const char *jpu_source_name(enum jpu_source s)
 {
 	static const char *const names[] = {

@@ -103,7 +103,7 @@ static int bump(const char *path, const struct stat *sb, int flag, struct FTW *f
 	inc = increment_for(path + strlen(sysfs_root) + 1);
 	snprintf(maxpath, sizeof maxpath, "%.*smax_energy_range_uj", (int)ftw->base, path);
 	/* past the range the counter starts again from 0, as the engine
-	 * reads it (jpu_counter_delta) */
+	 * reads it (lib/counter.c) */
 	if (read_u64(maxpath, &max) == 0 && max > 0 && v <= max)
 		v = v + inc > max ? v + inc - max : v + inc;
 	else

@@ -258,6 +258,71 @@ static void test_wrap_and_reset(void)
 	w_fini(&w);
 }
 
+/* A RAPL package counter reset mid-run (resume, hotplug, driver reload)
+ * and a genuine wrap in the same run: the wrap is counted, the reset adds
+ * no energy and no CO2, and no sample exceeds what the packages can draw. */
+static void test_reset_is_not_a_wrap(void)
+{
+	struct world w;
+	jpu_engine_opts c = {.sz = sizeof c};
+	jpu_summary s = {.sz = sizeof s};
+	jpu_engine *e = NULL;
+	char text[256], *j;
+	/* p0 steps of 85 J (85 W), from 200 J below the top of its range: it
+	 * wraps in step 3; in step 5 it resets to 2 J. p1 draws 50 W. */
+	static const uint64_t p0[] = {
+	        261943328850ULL, 262028328850ULL, 262113328850ULL, 55000000ULL,
+	        140000000ULL,    2000000ULL,      87000000ULL,     172000000ULL,
+	};
+	/* two 150 W packages (PL1): 2 x 150 W each is what they may draw */
+	const uint64_t plausible_uw = 2 * 300000000ULL;
+	uint64_t cpu_uj = 0;
+
+	w_init(&w);
+	for (size_t i = 0; i < JPU_ARRAY_SIZE(p0); i++) {
+		snprintf(text, sizeof text,
+		         "package p0 energy_uj=%llu max=262143328850 limit=150000000 package=0\n"
+		         "package p1 energy_uj=%llu max=262143328850 limit=150000000 package=1\n",
+		         (unsigned long long)p0[i],
+		         (unsigned long long)(1000000000ULL + i * 50000000));
+		w_domains(&w, text);
+		if (i == 0) {
+			e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+			c.carbon_provider = "constant";
+			c.intensity_mg_per_kwh = 100000;
+			CHECK_EQ_INT(jpu_engine_set_carbon(e, &c), 0);
+			CHECK_EQ_INT(jpu_engine_sample(e), 0); /* baseline */
+			continue;
+		}
+		advance(1000000);
+		w.busy += 50;
+		w.idle += 50;
+		w_stat(&w);
+		CHECK_EQ_INT(jpu_engine_sample(e), 1);
+		CHECK_EQ_INT(jpu_engine_summary(e, &s), 0);
+		if (i == 5) {
+			/* the reset interval: unknown, left out, never invented */
+			CHECK(!s.has_cpu);
+			j = json_of(e);
+			CHECK(strstr(j, "\"cpu\":{") == NULL);
+			free(j);
+		} else {
+			/* every other interval, the wrap (i == 3) included */
+			CHECK(s.has_cpu);
+			CHECK_EQ_U64(s.cpu_total_uw, 135000000);
+			cpu_uj += 135000000;
+		}
+		CHECK(s.cpu_total_uw <= plausible_uw);
+		CHECK_EQ_U64(s.energy_uj, cpu_uj);
+	}
+	/* 6 measured seconds at 135 W; not 262 kJ more */
+	CHECK_EQ_U64(s.energy_uj, 6 * 135000000ULL);
+	/* 810 J = 0.225 Wh at 100 g/kWh = 22.5 mg */
+	CHECK_EQ_U64(s.co2_ug, 22500);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
 /* Two disjoint trees and the idle: they add up to the machine. */
 static void test_conservation(void)
 {
@@ -587,6 +652,7 @@ int main(void)
 	test_emissions();
 	test_system_psys_dram();
 	test_wrap_and_reset();
+	test_reset_is_not_a_wrap();
 	test_conservation();
 	test_tracked_history_state();
 	test_bad_options();

@@ -175,7 +175,6 @@ static void test_bad_values(void)
 	struct jpu_domain *p0, *p1;
 	char *copy = copy_fixture("intel-2s-dram");
 	int fd = copy ? open_dir(copy) : -1;
-	uint64_t delta = 0;
 	static const char *const garbage[] = {
 	        "",
 	        "\n",
@@ -201,8 +200,6 @@ static void test_bad_values(void)
 	write_file(copy, ZONE0 "/energy_uj", "1000\n");
 	CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
 	CHECK(p0->valid && p0->energy_uj == 1000);
-	CHECK(jpu_counter_delta(262143000000ULL, 1000, p0->max_energy_uj, &delta));
-	CHECK_EQ_U64(delta, PKG_MAX - 262143000000ULL + 1000);
 	/* beyond the documented range: garbage, not energy */
 	write_file(copy, ZONE0 "/energy_uj", "262143328851\n");
 	CHECK_EQ_INT(s.ops->read(&s, NULL), 0);

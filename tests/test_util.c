@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Strict parsers, file helpers and the wrap-aware delta. */
+/* Strict parsers and file helpers (counters: test_counter.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -55,21 +55,6 @@ static void test_fields(void)
 	CHECK_EQ_INT(jpu_skip_fields(&p, end, 1), -EINVAL);
 }
 
-static void test_delta(void)
-{
-	uint64_t d = 0;
-
-	CHECK(jpu_counter_delta(100, 150, 0, &d));
-	CHECK_EQ_U64(d, 50);
-	/* wrap at a known range */
-	CHECK(jpu_counter_delta(262143328850ULL - 100, 50, 262143328850ULL, &d));
-	CHECK_EQ_U64(d, 150);
-	/* backwards with no range: a reset, energy unknown */
-	CHECK(!jpu_counter_delta(100, 50, 0, &d));
-	/* previous value beyond the range: cannot be a wrap */
-	CHECK(!jpu_counter_delta(500, 50, 400, &d));
-}
-
 static void test_files(void)
 {
 	char dir[] = "/tmp/jpu-test-util-XXXXXX";
@@ -106,7 +91,6 @@ int main(void)
 	test_parse_u64();
 	test_parse_i64();
 	test_fields();
-	test_delta();
 	test_files();
 	return check_summary();
 }

@@ -184,26 +184,35 @@ fail:
 }
 
 /* The enforced limit: the "long_term" constraint (PL1), when the zone's
- * limits are enabled. Constraint names from intel_rapl_common.c. */
+ * limits are enabled. Constraint names from intel_rapl_common.c. Also the
+ * largest power the zone declares, enforced or not (every constraint's
+ * max_power_uw: PKG_POWER_INFO's thermal spec and maximum power, PL4
+ * derived from PL2; and the enabled limits): it bounds the wraps the
+ * counter may take (lib/counter.c). */
 static void read_limit(int zfd, struct jpu_domain *d)
 {
 	char path[64], cname[32];
 	uint64_t enabled, uw;
+	bool on = !(jpu_read_u64_at(zfd, "enabled", &enabled) == 0 && enabled == 0);
 
-	if (jpu_read_u64_at(zfd, "enabled", &enabled) == 0 && enabled == 0)
-		return;
 	for (unsigned i = 0; i < 8; i++) {
 		snprintf(path, sizeof path, "constraint_%u_name", i);
 		if (jpu_read_str_at(zfd, path, cname, sizeof cname) < 0)
 			break;
-		if (strcmp(cname, "long_term") != 0)
+		snprintf(path, sizeof path, "constraint_%u_max_power_uw", i);
+		if (jpu_read_u64_at(zfd, path, &uw) == 0 && uw > d->max_power_uw)
+			d->max_power_uw = uw;
+		if (!on)
 			continue;
 		snprintf(path, sizeof path, "constraint_%u_power_limit_uw", i);
-		if (jpu_read_u64_at(zfd, path, &uw) == 0 && uw > 0) {
+		if (jpu_read_u64_at(zfd, path, &uw) < 0 || uw == 0)
+			continue;
+		if (uw > d->max_power_uw)
+			d->max_power_uw = uw;
+		if (strcmp(cname, "long_term") == 0 && !d->has_limit) {
 			d->has_limit = true;
 			d->limit_uw = uw;
 		}
-		return;
 	}
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The strict number parsers every sysfs and /proc reader relies on. */
+/* The strict number parsers every sysfs and /proc reader relies on, and
+ * the counter rule over the values they produce. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "counter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,18 +32,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (p > s + size)
 		abort();
 	{
-		uint64_t d;
-		uint64_t prev = u, cur = v;
+		/* the counter rule on arbitrary values and times: whatever it
+		 * accepts is within the kind's cap, and a wrap within the
+		 * plausible power (lib/counter.c) */
+		struct jpu_counter c = {0};
+		struct jpu_counter_limits lim;
+		uint64_t t = 0, val, dt, pw;
 
-		if (size >= 16) {
-			memcpy(&prev, data, 8);
-			memcpy(&cur, data + 8, 8);
+		jpu_counter_limits_for(JPU_DOM_PACKAGE, 262143328850ULL, 150000000, &lim);
+		for (size_t k = 0; k + 12 <= size; k += 12) {
+			uint32_t step;
+			enum jpu_counter_verdict vd;
+			uint64_t plaus = jpu_counter_plausible_uw(&c, &lim);
+
+			memcpy(&val, data + k, 8);
+			memcpy(&step, data + k + 8, 4);
+			dt = step;
+			t += dt;
+			pw = UINT64_MAX;
+			vd = jpu_counter_update(&c, val, t, &lim, "fuzz", NULL, &pw);
+			if (jpu_counter_measured(vd) && pw > lim.cap_uw + 1)
+				abort();
+			if (vd == JPU_COUNTER_WRAPPED && pw > plaus + 1)
+				abort();
+			if (!jpu_counter_measured(vd) && pw != UINT64_MAX)
+				abort();
 		}
-
-		/* a wrap-aware delta never exceeds the range */
-		if (jpu_counter_delta(prev, cur, 262143328850ULL, &d) && cur < prev &&
-		    d > 262143328850ULL)
-			abort();
 	}
 	return 0;
 }
