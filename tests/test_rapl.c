@@ -2,6 +2,7 @@
 /* The RAPL powercap backend against fixture trees and throw-away copies. */
 #include "check.h"
 #include "sensor_util.h"
+#include "engine.h"
 
 #define PKG_MAX  262143328850ULL
 #define DRAM_MAX 65532610987ULL
@@ -98,6 +99,26 @@ static void test_amd_epyc(void)
 	close(fd);
 }
 
+/* Write both die counters of a copy: die 0 at v0, die 1 at v1. */
+static void put_dies(const char *copy, uint64_t v0, uint64_t v1)
+{
+	char b0[32], b1[32];
+
+	snprintf(b0, sizeof b0, "%llu\n", (unsigned long long)v0);
+	snprintf(b1, sizeof b1, "%llu\n", (unsigned long long)v1);
+	write_file(copy, ZONE0 "/energy_uj", b0);
+	write_file(copy, ZONE1 "/energy_uj", b1);
+}
+
+/* The skew of a read that lands after the next ~1 ms update: die 1 ahead
+ * or behind die 0 by up to 0.3 J (300 W x 1 ms), changing every tick. */
+static int64_t skew_of(int tick)
+{
+	static const int64_t skew[] = {300000, -150000, 0, 220000, -300000, 90000, 280000};
+
+	return skew[tick % 7];
+}
+
 static void test_mirrored_dies(void)
 {
 	struct jpu_sensor s;
@@ -105,6 +126,7 @@ static void test_mirrored_dies(void)
 	struct jpu_domain *d0, *d1;
 	char *copy = copy_fixture("amd-mirrored-dies");
 	int fd = copy ? open_dir(copy) : -1;
+	uint64_t v = 4567890123ULL;
 
 	CHECK(fd >= 0);
 	CHECK_EQ_INT(probe_sensor(&jpu_sensor_rapl, fd, &s, &diag), 2);
@@ -116,22 +138,111 @@ static void test_mirrored_dies(void)
 	CHECK(d0->package == 0 && d0->die == 0 && d1->package == 0 && d1->die == 1);
 	CHECK(!d0->duplicate);
 	CHECK(d1->duplicate);
-	/* both advance together: still one counter */
-	write_file(copy, ZONE0 "/energy_uj", "4568890123\n");
-	write_file(copy, ZONE1 "/energy_uj", "4568890123\n");
-	CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
-	CHECK(d1->duplicate && d0->energy_uj == 4568890123ULL);
-	/* they differ (and still do when re-read): separate, both count */
-	write_file(copy, ZONE1 "/energy_uj", "4568990123\n");
-	CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
-	CHECK(!d1->duplicate && !d0->duplicate);
-	/* once separate, always separate */
-	write_file(copy, ZONE1 "/energy_uj", "4568890123\n");
+	/* 20 s of reads straddling counter updates: one counter throughout */
+	for (int t = 0; t < 20; t++) {
+		v += 100000000; /* 100 J a tick */
+		put_dies(copy, v, (uint64_t)((int64_t)v + skew_of(t)));
+		CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
+		CHECK(d1->duplicate && !d0->duplicate);
+	}
+	/* a pair that then truly draws apart (die 1 gains 20 J more a tick):
+	 * still one counter for 4 reads, two from the 5th */
+	for (int t = 1; t <= 6; t++) {
+		v += 100000000;
+		put_dies(copy, v, v + (uint64_t)t * 20000000);
+		CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
+		CHECK_EQ_INT(d1->duplicate, t < 5);
+	}
+	/* once two, one close read does not make them one again */
+	put_dies(copy, v, v);
 	CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
 	CHECK(!d1->duplicate);
 out:
 	close_sensor(&s);
 	close(fd);
+	remove_copy(copy);
+}
+
+/* Mirrored dies as the kernels that made them show the topology: each die
+ * has CPUs (die_id 0 and 1), so only the counters tell; the probe read of
+ * die 1 lands after an update die 0's read missed. */
+static void test_mirrored_dies_straddle(void)
+{
+	struct jpu_sensor s;
+	struct jpu_diag diag;
+	struct jpu_domain *d1;
+	char *copy = copy_fixture("amd-mirrored-dies");
+	int fd = copy ? open_dir(copy) : -1;
+	uint64_t v = 4567890123ULL;
+
+	CHECK(fd >= 0);
+	write_file(copy, "devices/system/cpu/cpu2/topology/die_id", "1\n");
+	write_file(copy, "devices/system/cpu/cpu3/topology/die_id", "1\n");
+	put_dies(copy, v, v + 250000);
+	CHECK_EQ_INT(probe_sensor(&jpu_sensor_rapl, fd, &s, &diag), 2);
+	d1 = find_domain(&s, "intel-rapl:1");
+	CHECK(d1 && d1->duplicate);
+	for (int t = 0; d1 && t < 20; t++) {
+		v += 50000000;
+		put_dies(copy, v, (uint64_t)((int64_t)v + skew_of(t)));
+		CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
+		CHECK(d1->duplicate);
+	}
+	close_sensor(&s);
+	close(fd);
+	remove_copy(copy);
+}
+
+static uint64_t fake_mono = 1000000, fake_real = 1795600000000000ULL;
+
+static uint64_t clock_mono(void)
+{
+	return fake_mono;
+}
+
+static uint64_t clock_real(void)
+{
+	return fake_real;
+}
+
+/* The engine over mirrored dies whose reads straddle updates for 20 s:
+ * the CPU is the one package counter, never twice it. */
+static void test_mirrored_dies_engine(void)
+{
+	char *copy = copy_fixture("amd-mirrored-dies");
+	char proc[1200];
+	jpu_engine_opts o = {.sz = sizeof o};
+	jpu_summary sum = {.sz = sizeof sum};
+	jpu_engine *e = NULL;
+	uint64_t v = 4567890123ULL;
+
+	CHECK(copy != NULL);
+	if (!copy)
+		return;
+	snprintf(proc, sizeof proc, "%s/proc-basic/proc", fixtures());
+	o.sysfs_root = copy;
+	o.procfs_root = proc;
+	o.sensors = "rapl";
+	o.scope = JPU_SCOPE_SYSTEM;
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), 0);
+	if (!e)
+		goto out;
+	jpu_engine_set_clocks(e, clock_mono, clock_real);
+	CHECK_EQ_INT(jpu_engine_sample(e), 0);
+	for (int t = 0; t < 20; t++) {
+		fake_mono += 1000000;
+		fake_real += 1000000;
+		v += 80000000; /* 80 W */
+		put_dies(copy, v, (uint64_t)((int64_t)v + skew_of(t)));
+		CHECK_EQ_INT(jpu_engine_sample(e), 1);
+		CHECK_EQ_INT(jpu_engine_summary(e, &sum), 0);
+		CHECK(sum.has_cpu);
+		/* 80 W, give or take the skew of this tick and the last */
+		CHECK(sum.cpu_total_uw >= 79000000 && sum.cpu_total_uw <= 81000000);
+	}
+	CHECK(sum.energy_uj >= 1599000000 && sum.energy_uj <= 1601000000);
+out:
+	jpu_engine_free(e);
 	remove_copy(copy);
 }
 
@@ -151,6 +262,49 @@ static void test_multidie(void)
 	CHECK(d && d->kind == JPU_DOM_DRAM && d->package == 0 && d->die == 1);
 	close_sensor(&s);
 	close(fd);
+}
+
+/* Separate dies (Cascade Lake-AP): reads that meet once, or for a few
+ * seconds as two counters pass each other, do not make them one; only a
+ * long run of reads together while the counter advances does. */
+static void test_multidie_evidence(void)
+{
+	struct jpu_sensor s;
+	struct jpu_diag diag;
+	struct jpu_domain *d1;
+	char *copy = copy_fixture("intel-multidie");
+	int fd = copy ? open_dir(copy) : -1;
+	uint64_t v = 60000000000ULL;
+	int t;
+
+	CHECK_EQ_INT(probe_sensor(&jpu_sensor_rapl, fd, &s, &diag), 4);
+	d1 = find_domain(&s, "intel-rapl:1");
+	CHECK(d1 && !d1->duplicate);
+	if (!d1)
+		goto out;
+	/* die 1 catches up with die 0 and passes it: 10 reads within a joule */
+	for (t = 0; t < 10; t++) {
+		v += 100000000;
+		put_dies(copy, v, v - 5000000 + (uint64_t)t * 1000000);
+		CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
+		CHECK(!d1->duplicate);
+	}
+	/* and on: apart again */
+	v += 100000000;
+	put_dies(copy, v, v + 30000000);
+	CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
+	CHECK(!d1->duplicate);
+	/* together for 30 reads while 3 kJ went by: one counter */
+	for (t = 1; t <= 30; t++) {
+		v += 100000000;
+		put_dies(copy, v, (uint64_t)((int64_t)v + skew_of(t)));
+		CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
+		CHECK_EQ_INT(d1->duplicate, t >= 30);
+	}
+out:
+	close_sensor(&s);
+	close(fd);
+	remove_copy(copy);
 }
 
 static void test_vm_empty(void)
@@ -331,7 +485,10 @@ int main(void)
 	test_intel_laptop();
 	test_amd_epyc();
 	test_mirrored_dies();
+	test_mirrored_dies_straddle();
+	test_mirrored_dies_engine();
 	test_multidie();
+	test_multidie_evidence();
 	test_vm_empty();
 	test_bad_values();
 	test_missing();

@@ -14,13 +14,26 @@
  * Duplicates (domain->duplicate):
  *  - an intel-rapl-mmio zone whose name repeats an MSR zone (the mmio
  *    interface of client chips exposes the same package counter again);
- *  - per-die zones of one package that mirror one counter: when two die
- *    zones of a package read the same energy_uj at probe, the later one is
- *    marked a duplicate of the first. At every read the pair is compared;
- *    when the values differ, both are read again back to back (a counter
- *    update may fall between two preads), and if they still differ the
- *    dies are genuinely separate: the mark is cleared for good and both are
- *    summed from then on.
+ *  - per-die zones of one package that mirror one counter (AMD parts whose
+ *    kernel registered a zone per die, each reading the one package MSR).
+ *    What identifies the hardware makes a pair a candidate: two per-die
+ *    package zones ("package-N-die-M", MSR interface) of the same package
+ *    with the same max_energy_range_uj; the later is compared with the
+ *    first die of its package. The pair starts as one counter when the two
+ *    read within the skew tolerance at probe (re-read back to back up to
+ *    three times), or when the CPU topology
+ *    (devices/system/cpu/cpuN/topology/{physical_package_id,die_id}) gives
+ *    that die no CPU of its own. From then on deltas over several reads
+ *    decide, never one instant: two reads of one counter differ by what it
+ *    gains between the two preads (a counter update lands every ~1 ms; a
+ *    preempted thread waits longer), so the tolerance is the energy of
+ *    RAPL_SKEW_USEC at the package's plausible power (lib/counter.c). A
+ *    mirror becomes two counters only after RAPL_SPLIT_READS reads in a row
+ *    apart by more (each confirmed by a back-to-back re-read); two counters
+ *    become a mirror only after RAPL_JOIN_READS reads in a row within it
+ *    while the counter advanced by at least RAPL_JOIN_SPAN tolerances (two
+ *    separate dies drawing the same power pass each other slowly: that
+ *    many reads rule it out unless their powers agree within a few %).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,10 +43,28 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../internal.h"
+#include "../counter.h"
 
-/* priv of a duplicate die domain: index of its primary + 1 (0 = none) */
-#define RAPL_NO_PRIMARY 0
+/* Mirrored dies (see the top comment) */
+#define RAPL_SKEW_USEC   10000ULL /* 10 ms of counter updates between two reads */
+#define RAPL_SPLIT_READS 5        /* reads apart in a row: two counters */
+#define RAPL_JOIN_READS  30       /* reads together in a row: one counter */
+#define RAPL_JOIN_SPAN   100      /* ... while it advanced this many tolerances */
+#define RAPL_PROBE_TRIES 3        /* back-to-back reads of a pair at probe */
+
+/* Per domain: the die it may mirror and the evidence so far. */
+struct rapl_die {
+	size_t primary;   /* index of the first die of the package + 1, 0 = none */
+	uint64_t tol_uj;  /* skew tolerance */
+	unsigned run;     /* reads in a row contradicting the current state */
+	uint64_t span_uj; /* advance of the primary over a joining run */
+	uint64_t last_uj; /* primary's value at the previous comparison */
+	bool have_last;
+};
+
+struct rapl_state {
+	struct rapl_die *die; /* n_domains entries */
+};
 
 struct rapl_zone_name {
 	char id[64];
@@ -231,10 +262,98 @@ static const struct jpu_domain *find_parent(const struct jpu_sensor *s, const ch
 	return NULL;
 }
 
-static void mark_duplicates(struct jpu_sensor *s)
+/* The dies of package `pkg` that have CPUs, as a bit mask, from the CPU
+ * topology in sysfs. -ENOENT when the topology does not say (no die_id
+ * before Linux 5.2, or no CPU of that package listed). */
+static int topology_dies(int sysfs_fd, int pkg, uint64_t *ret_mask)
 {
+	uint64_t mask = 0;
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	fd = openat(sysfs_fd, "devices/system/cpu", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	dir = fdopendir(fd);
+	if (!dir) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(dir))) {
+		char path[300];
+		uint64_t cpu, p, die;
+		size_t nlen = strlen(de->d_name);
+
+		/* "cpuN" only (not cpufreq, cpuidle); offline CPUs have no
+		 * topology and are skipped */
+		if (nlen < 4 || nlen > 10 || strncmp(de->d_name, "cpu", 3) != 0 ||
+		    strspn(de->d_name + 3, "0123456789") != nlen - 3 ||
+		    jpu_parse_u64(de->d_name + 3, nlen - 3, &cpu) < 0)
+			continue;
+		snprintf(path, sizeof path, "%s/topology/physical_package_id", de->d_name);
+		if (jpu_read_u64_at(dirfd(dir), path, &p) < 0 || p != (uint64_t)pkg)
+			continue;
+		snprintf(path, sizeof path, "%s/topology/die_id", de->d_name);
+		if (jpu_read_u64_at(dirfd(dir), path, &die) < 0 || die >= 64) {
+			mask = 0;
+			break;
+		}
+		mask |= 1ULL << die;
+	}
+	closedir(dir);
+	if (!mask)
+		return -ENOENT;
+	*ret_mask = mask;
+	return 0;
+}
+
+/* Distance between two readings of counters wrapping at range. */
+static uint64_t ring_dist(uint64_t a, uint64_t b, uint64_t range)
+{
+	uint64_t d = a > b ? a - b : b - a;
+
+	return range && d > range / 2 && d <= range ? range - d : d;
+}
+
+static void read_one(struct jpu_domain *d, const struct jpu_logger *log);
+
+/* Whether the die domain i and its primary read as one counter now; when
+ * they are apart, they are read again back to back (up to `tries` times),
+ * so that an update landing between two preads is not taken for two
+ * counters. */
+static bool pair_close(struct jpu_sensor *s, size_t i, unsigned tries)
+{
+	const struct rapl_state *st = s->priv;
+	const struct rapl_die *rd = &st->die[i];
+	struct jpu_domain *d = &s->domains[i], *p = &s->domains[rd->primary - 1];
+
+	for (unsigned k = 0;; k++) {
+		if (ring_dist(p->energy_uj, d->energy_uj, d->max_energy_uj) <= rd->tol_uj)
+			return true;
+		if (k + 1 >= tries)
+			return false;
+		read_one(p, s->log);
+		read_one(d, s->log);
+		if (!p->valid || !d->valid)
+			return false;
+	}
+}
+
+static int mark_duplicates(struct jpu_sensor *s, int sysfs_fd)
+{
+	struct rapl_state *st = calloc(1, sizeof *st);
+
+	if (!st || !(st->die = calloc(s->n_domains, sizeof *st->die))) {
+		free(st);
+		return -ENOMEM;
+	}
+	s->priv = st;
 	for (size_t i = 0; i < s->n_domains; i++) {
 		struct jpu_domain *d = &s->domains[i];
+		struct rapl_die *rd = &st->die[i];
 
 		/* mmio zone repeating an MSR zone of the same name and package */
 		if (strncmp(d->id, "intel-rapl-mmio:", 16) == 0) {
@@ -249,24 +368,37 @@ static void mark_duplicates(struct jpu_sensor *s)
 			}
 			continue;
 		}
-		/* per-die zones mirroring one counter (see the top comment) */
-		if (d->kind != JPU_DOM_PACKAGE || d->die < 0 || !d->valid)
+		/* per-die zones that may mirror one counter (see the top comment):
+		 * compared with the first die zone of the package */
+		if (d->kind != JPU_DOM_PACKAGE || d->die < 0)
 			continue;
 		for (size_t j = 0; j < i; j++) {
 			const struct jpu_domain *p = &s->domains[j];
+			struct jpu_counter_limits lim;
+			uint64_t dies = 0;
 
-			if (p->kind == JPU_DOM_PACKAGE && p->die >= 0 && !p->duplicate &&
-			    p->valid && p->package == d->package && p->energy_uj == d->energy_uj &&
-			    p->max_energy_uj == d->max_energy_uj &&
-			    strncmp(p->id, "intel-rapl:", 11) == 0) {
+			if (p->kind != JPU_DOM_PACKAGE || p->die < 0 || st->die[j].primary ||
+			    p->package != d->package || p->max_energy_uj != d->max_energy_uj ||
+			    strncmp(p->id, "intel-rapl:", 11) != 0)
+				continue;
+			jpu_counter_limits_of(p, &lim);
+			rd->primary = j + 1;
+			rd->tol_uj = (uint64_t)((long double)lim.ceiling_uw * RAPL_SKEW_USEC /
+			                        JPU_USEC_PER_SEC);
+			if (d->valid && p->valid && pair_close(s, i, RAPL_PROBE_TRIES))
 				d->duplicate = true;
-				d->priv = j + 1;
-				break;
-			}
+			else if (topology_dies(sysfs_fd, d->package, &dies) == 0 && d->die < 64 &&
+			         !(dies >> d->die & 1))
+				d->duplicate = true;
+			if (d->duplicate)
+				jpu_logf(s->log, JPU_LOG_INFO,
+				         "rapl: %s (%s) mirrors %s (%s): counted once", d->id,
+				         d->name, p->id, p->name);
+			break;
 		}
 	}
+	return 0;
 }
-
 static void read_one(struct jpu_domain *d, const struct jpu_logger *log)
 {
 	uint64_t v;
@@ -290,33 +422,64 @@ static void read_one(struct jpu_domain *d, const struct jpu_logger *log)
 	d->valid = true;
 }
 
+/* One read's evidence on a candidate pair (see the top comment). */
+static void weigh_pair(struct jpu_sensor *s, size_t i)
+{
+	struct rapl_state *st = s->priv;
+	struct rapl_die *rd = &st->die[i];
+	struct jpu_domain *d = &s->domains[i], *p = &s->domains[rd->primary - 1];
+	bool close_now;
+
+	if (!p->valid || !d->valid) {
+		rd->have_last = false;
+		return;
+	}
+	close_now = pair_close(s, i, 2);
+	if (!p->valid || !d->valid) {
+		rd->have_last = false;
+		return;
+	}
+	if (close_now == d->duplicate) {
+		/* agrees with what we hold: the contrary run starts again */
+		rd->run = 0;
+		rd->span_uj = 0;
+	} else {
+		rd->run++;
+		if (rd->have_last)
+			rd->span_uj += ring_dist(p->energy_uj, rd->last_uj, p->max_energy_uj);
+	}
+	rd->last_uj = p->energy_uj;
+	rd->have_last = true;
+	if (d->duplicate && rd->run >= RAPL_SPLIT_READS) {
+		jpu_logf(s->log, JPU_LOG_INFO,
+		         "rapl: %s and %s were more than %llu uJ apart on %u reads in a row: two "
+		         "counters, summing both",
+		         p->id, d->id, (unsigned long long)rd->tol_uj, rd->run);
+		d->duplicate = false;
+		rd->run = 0;
+		rd->span_uj = 0;
+	} else if (!d->duplicate && rd->run >= RAPL_JOIN_READS &&
+	           rd->span_uj >= RAPL_JOIN_SPAN * rd->tol_uj) {
+		jpu_logf(s->log, JPU_LOG_INFO,
+		         "rapl: %s and %s stayed within %llu uJ on %u reads in a row: one counter, "
+		         "counted once",
+		         p->id, d->id, (unsigned long long)rd->tol_uj, rd->run);
+		d->duplicate = true;
+		rd->run = 0;
+		rd->span_uj = 0;
+	}
+}
+
 static int rapl_read(struct jpu_sensor *s, const struct jpu_sense_ctx *ctx)
 {
+	const struct rapl_state *st = s->priv;
 	size_t ok = 0;
 
 	for (size_t i = 0; i < s->n_domains; i++)
 		read_one(&s->domains[i], s->log);
-	/* re-check mirrored dies: a pair that differs twice in a row is two
-	 * separate counters, so both count from now on */
-	for (size_t i = 0; i < s->n_domains; i++) {
-		struct jpu_domain *d = &s->domains[i];
-		struct jpu_domain *p;
-
-		if (!d->duplicate || d->priv == RAPL_NO_PRIMARY || !d->valid)
-			continue;
-		p = &s->domains[d->priv - 1];
-		if (!p->valid || p->energy_uj == d->energy_uj)
-			continue;
-		read_one(p, s->log);
-		read_one(d, s->log);
-		if (p->valid && d->valid && p->energy_uj != d->energy_uj) {
-			jpu_logf(s->log, JPU_LOG_INFO,
-			         "rapl: %s and %s read different counters: summing both", p->id,
-			         d->id);
-			d->duplicate = false;
-			d->priv = RAPL_NO_PRIMARY;
-		}
-	}
+	for (size_t i = 0; st && i < s->n_domains; i++)
+		if (st->die[i].primary)
+			weigh_pair(s, i);
 	for (size_t i = 0; i < s->n_domains; i++)
 		ok += s->domains[i].valid;
 	return ok ? 0 : -EIO;
@@ -451,8 +614,9 @@ static int rapl_probe(struct jpu_sensor *s, const struct jpu_probe_opts *o, stru
 		jpu_logf(o->log, JPU_LOG_WARNING,
 		         "rapl: %zu zone(s) not readable (permission), starting with %s", n_denied,
 		         denied_id);
-	mark_duplicates(s);
-	r = (int)s->n_domains;
+	r = mark_duplicates(s, o->sysfs_fd);
+	if (r == 0)
+		r = (int)s->n_domains;
 out:
 	if (r < 0)
 		jpu_sensor_free_domains(s);
@@ -463,7 +627,13 @@ out:
 
 static void rapl_close(struct jpu_sensor *s)
 {
+	struct rapl_state *st = s->priv;
+
 	jpu_sensor_free_domains(s);
+	if (st)
+		free(st->die);
+	free(st);
+	s->priv = NULL;
 }
 
 const struct jpu_sensor_ops jpu_sensor_rapl = {
