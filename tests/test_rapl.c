@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The RAPL powercap backend against fixture trees and throw-away copies. */
+#include <sys/stat.h>
+
 #include "check.h"
 #include "sensor_util.h"
 #include "engine.h"
@@ -188,6 +190,66 @@ static void test_mirrored_dies_straddle(void)
 		CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
 		CHECK(d1->duplicate);
 	}
+	close_sensor(&s);
+	close(fd);
+	remove_copy(copy);
+}
+
+/* Add a dram subzone "intel-rapl:Z:0" under zone Z of a copy. */
+static void add_dram(const char *copy, int z, const char *energy)
+{
+	char rel[200], target[300];
+
+	snprintf(rel, sizeof rel,
+	         "devices/virtual/powercap/intel-rapl/intel-rapl:%d/intel-rapl:%d:0", z, z);
+	{
+		char path[1400];
+
+		snprintf(path, sizeof path, "%s/%s", copy, rel);
+		mkdir(path, 0755);
+	}
+	snprintf(target, sizeof target, "%s/name", rel);
+	write_file(copy, target, "dram\n");
+	snprintf(target, sizeof target, "%s/energy_uj", rel);
+	write_file(copy, target, energy);
+	snprintf(target, sizeof target, "%s/max_energy_range_uj", rel);
+	write_file(copy, target, "65532610987\n");
+	snprintf(target, sizeof target, "class/powercap/intel-rapl:%d:0", z);
+	snprintf(rel, sizeof rel,
+	         "../../devices/virtual/powercap/intel-rapl/intel-rapl:%d/intel-rapl:%d:0", z, z);
+	make_link(copy, target, rel);
+}
+
+/* The dram of a mirrored die is the primary's dram again: it follows the
+ * die, both ways. */
+static void test_mirrored_die_subzones(void)
+{
+	struct jpu_sensor s;
+	struct jpu_diag diag;
+	struct jpu_domain *d1, *m0, *m1;
+	char *copy = copy_fixture("amd-mirrored-dies");
+	int fd = copy ? open_dir(copy) : -1;
+	uint64_t v = 4567890123ULL;
+
+	CHECK(fd >= 0);
+	add_dram(copy, 0, "1000000\n");
+	add_dram(copy, 1, "1000000\n");
+	CHECK_EQ_INT(probe_sensor(&jpu_sensor_rapl, fd, &s, &diag), 4);
+	d1 = find_domain(&s, "intel-rapl:1");
+	m0 = find_domain(&s, "intel-rapl:0:0");
+	m1 = find_domain(&s, "intel-rapl:1:0");
+	CHECK(d1 && m0 && m1);
+	if (!d1 || !m0 || !m1)
+		goto out;
+	CHECK(d1->duplicate && m1->duplicate && !m0->duplicate);
+	CHECK(m1->kind == JPU_DOM_DRAM && m1->package == 0 && m1->die == 1);
+	for (int t = 1; t <= 5; t++) {
+		v += 100000000;
+		put_dies(copy, v, v + (uint64_t)t * 30000000);
+		CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
+	}
+	CHECK(!d1->duplicate && !m1->duplicate && !m0->duplicate);
+out:
 	close_sensor(&s);
 	close(fd);
 	remove_copy(copy);
@@ -486,6 +548,7 @@ int main(void)
 	test_amd_epyc();
 	test_mirrored_dies();
 	test_mirrored_dies_straddle();
+	test_mirrored_die_subzones();
 	test_mirrored_dies_engine();
 	test_multidie();
 	test_multidie_evidence();

@@ -342,6 +342,34 @@ static bool pair_close(struct jpu_sensor *s, size_t i, unsigned tries)
 	}
 }
 
+/* The subzones of die zone i (its dram, core) read the subzones of the
+ * same name under its primary when the die mirrors it: they follow. */
+static void follow_die(struct jpu_sensor *s, size_t i)
+{
+	const struct rapl_state *st = s->priv;
+	const struct jpu_domain *d = &s->domains[i];
+	const struct jpu_domain *p = &s->domains[st->die[i].primary - 1];
+	size_t dl = strlen(d->id), pl = strlen(p->id);
+
+	for (size_t k = 0; k < s->n_domains; k++) {
+		struct jpu_domain *sub = &s->domains[k];
+
+		if (strncmp(sub->id, d->id, dl) != 0 || sub->id[dl] != ':')
+			continue;
+		sub->duplicate = false;
+		for (size_t j = 0; d->duplicate && j < s->n_domains; j++) {
+			const struct jpu_domain *twin = &s->domains[j];
+
+			if (strncmp(twin->id, p->id, pl) == 0 && twin->id[pl] == ':' &&
+			    strcmp(twin->name, sub->name) == 0 &&
+			    twin->max_energy_uj == sub->max_energy_uj) {
+				sub->duplicate = true;
+				break;
+			}
+		}
+	}
+}
+
 static int mark_duplicates(struct jpu_sensor *s, int sysfs_fd)
 {
 	struct rapl_state *st = calloc(1, sizeof *st);
@@ -390,6 +418,7 @@ static int mark_duplicates(struct jpu_sensor *s, int sysfs_fd)
 			else if (topology_dies(sysfs_fd, d->package, &dies) == 0 && d->die < 64 &&
 			         !(dies >> d->die & 1))
 				d->duplicate = true;
+			follow_die(s, i);
 			if (d->duplicate)
 				jpu_logf(s->log, JPU_LOG_INFO,
 				         "rapl: %s (%s) mirrors %s (%s): counted once", d->id,
@@ -456,6 +485,7 @@ static void weigh_pair(struct jpu_sensor *s, size_t i)
 		         "counters, summing both",
 		         p->id, d->id, (unsigned long long)rd->tol_uj, rd->run);
 		d->duplicate = false;
+		follow_die(s, i);
 		rd->run = 0;
 		rd->span_uj = 0;
 	} else if (!d->duplicate && rd->run >= RAPL_JOIN_READS &&
@@ -465,6 +495,7 @@ static void weigh_pair(struct jpu_sensor *s, size_t i)
 		         "counted once",
 		         p->id, d->id, (unsigned long long)rd->tol_uj, rd->run);
 		d->duplicate = true;
+		follow_die(s, i);
 		rd->run = 0;
 		rd->span_uj = 0;
 	}
