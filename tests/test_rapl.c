@@ -195,6 +195,32 @@ static void test_mirrored_dies_straddle(void)
 	remove_copy(copy);
 }
 
+/* Die 1 unreadable at probe: the first read that has both decides, as
+ * the probe would have. */
+static void test_mirrored_dies_late(void)
+{
+	struct jpu_sensor s;
+	struct jpu_diag diag;
+	struct jpu_domain *d1;
+	char *copy = copy_fixture("amd-mirrored-dies");
+	int fd = copy ? open_dir(copy) : -1;
+	uint64_t v = 4567890123ULL;
+
+	CHECK(fd >= 0);
+	write_file(copy, "devices/system/cpu/cpu2/topology/die_id", "1\n");
+	write_file(copy, "devices/system/cpu/cpu3/topology/die_id", "1\n");
+	write_file(copy, ZONE1 "/energy_uj", "x\n");
+	CHECK_EQ_INT(probe_sensor(&jpu_sensor_rapl, fd, &s, &diag), 2);
+	d1 = find_domain(&s, "intel-rapl:1");
+	CHECK(d1 && !d1->valid && !d1->duplicate);
+	put_dies(copy, v, v + 120000);
+	CHECK_EQ_INT(s.ops->read(&s, NULL), 0);
+	CHECK(d1 && d1->valid && d1->duplicate);
+	close_sensor(&s);
+	close(fd);
+	remove_copy(copy);
+}
+
 /* Add a dram subzone "intel-rapl:Z:0" under zone Z of a copy. */
 static void add_dram(const char *copy, int z, const char *energy)
 {
@@ -549,6 +575,7 @@ int main(void)
 	test_mirrored_dies();
 	test_mirrored_dies_straddle();
 	test_mirrored_die_subzones();
+	test_mirrored_dies_late();
 	test_mirrored_dies_engine();
 	test_multidie();
 	test_multidie_evidence();

@@ -60,6 +60,7 @@ struct rapl_die {
 	uint64_t span_uj; /* advance of the primary over a joining run */
 	uint64_t last_uj; /* primary's value at the previous comparison */
 	bool have_last;
+	bool undecided; /* not both readable at probe: decide at the first read */
 };
 
 struct rapl_state {
@@ -413,11 +414,14 @@ static int mark_duplicates(struct jpu_sensor *s, int sysfs_fd)
 			rd->primary = j + 1;
 			rd->tol_uj = (uint64_t)((long double)lim.ceiling_uw * RAPL_SKEW_USEC /
 			                        JPU_USEC_PER_SEC);
-			if (d->valid && p->valid && pair_close(s, i, RAPL_PROBE_TRIES))
+			/* a die with no CPU of its own is not separate silicon */
+			if (topology_dies(sysfs_fd, d->package, &dies) == 0 && d->die < 64 &&
+			    !(dies >> d->die & 1))
 				d->duplicate = true;
-			else if (topology_dies(sysfs_fd, d->package, &dies) == 0 && d->die < 64 &&
-			         !(dies >> d->die & 1))
-				d->duplicate = true;
+			else if (!d->valid || !p->valid)
+				rd->undecided = true;
+			else
+				d->duplicate = pair_close(s, i, RAPL_PROBE_TRIES);
 			follow_die(s, i);
 			if (d->duplicate)
 				jpu_logf(s->log, JPU_LOG_INFO,
@@ -428,6 +432,7 @@ static int mark_duplicates(struct jpu_sensor *s, int sysfs_fd)
 	}
 	return 0;
 }
+
 static void read_one(struct jpu_domain *d, const struct jpu_logger *log)
 {
 	uint64_t v;
@@ -461,6 +466,17 @@ static void weigh_pair(struct jpu_sensor *s, size_t i)
 
 	if (!p->valid || !d->valid) {
 		rd->have_last = false;
+		return;
+	}
+	if (rd->undecided) {
+		/* the comparison the probe could not make */
+		rd->undecided = false;
+		if (pair_close(s, i, RAPL_PROBE_TRIES) && p->valid && d->valid) {
+			d->duplicate = true;
+			follow_die(s, i);
+			jpu_logf(s->log, JPU_LOG_INFO, "rapl: %s mirrors %s: counted once", d->id,
+			         p->id);
+		}
 		return;
 	}
 	close_now = pair_close(s, i, 2);
