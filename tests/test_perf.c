@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "sensor_util.h"
+#include "engine.h"
 
 static void test_parse_scale(void)
 {
@@ -271,6 +272,61 @@ static void test_vm_empty(void)
 	close(fd);
 }
 
+static uint64_t fake_mono = 1000000, fake_real = 1795600000000000ULL;
+
+static uint64_t clock_mono(void)
+{
+	return fake_mono;
+}
+
+static uint64_t clock_real(void)
+{
+	return fake_real;
+}
+
+/* The engine over perf counts: a count that starts again (the event
+ * reopened, a CPU back from hotplug) is a reset under the same rule as
+ * powercap, not a wrap of its 2^64-count range (4.3 GJ). */
+static void test_engine_reset(void)
+{
+	char sys[1200], proc[1200];
+	jpu_engine_opts o = {.sz = sizeof o};
+	jpu_summary sum = {.sz = sizeof sum};
+	jpu_engine *e = NULL;
+	uint64_t measured_uj = 0;
+
+	reset_fake();
+	snprintf(sys, sizeof sys, "%s/intel-2s-dram/sys", fixtures());
+	snprintf(proc, sizeof proc, "%s/proc-basic/proc", fixtures());
+	o.sysfs_root = sys;
+	o.procfs_root = proc;
+	o.sensors = "perf";
+	fake.count = 1000ULL << 32;
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), 0);
+	if (!e)
+		return;
+	jpu_engine_set_clocks(e, clock_mono, clock_real);
+	CHECK_EQ_INT(jpu_engine_sample(e), 0);
+	for (int t = 1; t <= 6; t++) {
+		fake_mono += 1000000;
+		fake_real += 1000000;
+		/* every event (2 packages, 2 DRAM) gains 25 J a second; at t 4
+		 * the counts start again from 3 J */
+		fake.count = t == 4 ? 3ULL << 32 : fake.count + (25ULL << 32);
+		CHECK_EQ_INT(jpu_engine_sample(e), 1);
+		CHECK_EQ_INT(jpu_engine_summary(e, &sum), 0);
+		if (t == 4) {
+			CHECK(!sum.has_cpu);
+		} else {
+			CHECK(sum.has_cpu && sum.cpu_total_uw == 100000000);
+			measured_uj += 100000000;
+		}
+		CHECK_EQ_U64(sum.energy_uj, measured_uj);
+	}
+	jpu_engine_free(e);
+	jpu_perf_set_sys(NULL);
+}
+
 int main(void)
 {
 	test_parse_scale();
@@ -281,5 +337,6 @@ int main(void)
 	test_open_errors();
 	test_bad_events();
 	test_vm_empty();
+	test_engine_reset();
 	return check_summary();
 }
