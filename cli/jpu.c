@@ -593,14 +593,13 @@ static void explain_engine_error(const struct cli *o, const char *what, int r)
 		fprintf(stderr,
 		        "jpu: the RAPL energy counters are readable by root only since "
 		        "CVE-2020-8694\n"
-		        "jpu: (PLATYPUS). To grant read access to a trusted group, add a udev "
-		        "rule\n"
-		        "jpu: /etc/udev/rules.d/90-jpu-powercap.rules:\n"
-		        "jpu:   SUBSYSTEM==\"powercap\", ACTION==\"add\", "
-		        "RUN+=\"/bin/chgrp power /sys%%p/energy_uj\", "
-		        "RUN+=\"/bin/chmod g+r /sys%%p/energy_uj\"\n"
-		        "jpu: or run the node daemon jpud, which serves each user their own "
-		        "figures (see PERMISSIONS in jpu(1)).\n");
+		        "jpu: (PLATYPUS). To grant read access to the group " JPU_POWERCAP_GROUP
+		        ", install the udev rule\n"
+		        "jpu: " JPU_UDEV_RULE " (in share/jpu of the installation, data/ of the "
+		        "source) in /etc/udev/rules.d:\n"
+		        "jpu: the steps are in " JPU_PERMISSIONS_DOC ".\n"
+		        "jpu: Or run the node daemon jpud, which serves each user their own "
+		        "figures.\n");
 		break;
 	case ENOENT:
 		fprintf(stderr, "jpu: check --path.sysfs (%s) and --path.procfs (%s)\n",

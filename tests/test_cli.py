@@ -485,6 +485,50 @@ def test_unprivileged(jpu):
     assert "cpu" in s
 
 
+def test_permission_names_the_one_recipe(jpu):
+    """Root-only RAPL counters: the diagnostic jpu prints names the shipped
+    udev rule, its group and the doc section, in text and JSON output."""
+    if os.geteuid() != 0:
+        pytest.fail("this test runs as root to drop to uid 65534")
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed"
+    d = tempfile.mkdtemp(prefix="jpu-cli-")
+    try:
+        shutil.copytree(FIXTURES / "intel-2s-dram" / "sys", os.path.join(d, "sys"), symlinks=True)
+        exe = os.path.join(d, "jpu")
+        shutil.copy(jpu, exe)
+        for root, dirs, files in os.walk(d):
+            for n in dirs + files:
+                p = os.path.join(root, n)
+                if not os.path.islink(p):
+                    # the kernel's mode for energy_uj since CVE-2020-8694
+                    os.chmod(p, 0o400 if n == "energy_uj" else 0o755)
+        os.chmod(d, 0o755)
+        outs = []
+        for extra in ([], ["--json"]):
+            r = subprocess.run(
+                [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", exe]
+                + ["--sensors", "rapl", "--path.sysfs", os.path.join(d, "sys")]
+                + ["--count", "1", "--interval", "0.2", *extra],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                cwd=d,
+            )
+            assert r.returncode == 0, r.stderr
+            outs.append(r.stdout)
+    finally:
+        shutil.rmtree(d)
+    text, js = outs
+    assert re.search(r"^  rapl \(permission\): ", text, re.M), text
+    (s,) = json_lines(js)
+    (diag,) = [x for x in s["diagnostics"] if x["sensor"] == "rapl"]
+    for msg in (text, diag["message"]):
+        assert "udev rule 90-jpu-powercap.rules" in msg
+        assert "group powercap" in msg
+        assert "PERMISSIONS in jpu(1)" in msg
+
+
 # ---- jpu run -------------------------------------------------------------------------------
 
 BUSY = "import time\nt = time.time()\nwhile time.time() - t < 0.5: pass\n"

@@ -30,6 +30,15 @@ extern "C" {
 #define JPU_API
 #endif
 
+/* Read access to the root-only energy counters (CVE-2020-8694): the udev
+ * rule that ships with jpu (data/90-jpu-powercap.rules, installed in
+ * share/jpu/), the group it gives read access to, and the documentation
+ * section with the steps. Every message about the counters' permissions
+ * names these three, so that there is one recipe. */
+#define JPU_UDEV_RULE       "90-jpu-powercap.rules"
+#define JPU_POWERCAP_GROUP  "powercap"
+#define JPU_PERMISSIONS_DOC "PERMISSIONS in jpu(1) (docs/jpu.1.md)"
+
 /* Version of the library, "MAJOR.MINOR.PATCH". Static string. */
 JPU_API const char *jpu_version(void);
 

@@ -350,8 +350,11 @@ static int hwmon_probe(struct jpu_sensor *s, const struct jpu_probe_opts *o, str
 			snprintf(
 			        diag->message, sizeof diag->message,
 			        "hwmon: %s is readable by root only (amd_energy restricts it since "
-			        "CVE-2020-8694). Let one group read it with a udev rule (chgrp + "
-			        "mode 0440) or run jpud; do not make it world-readable.",
+			        "CVE-2020-8694). Let the group " JPU_POWERCAP_GROUP
+			        " read it with the udev rule " JPU_UDEV_RULE
+			        " (installed in share/jpu, data/ in the source): "
+			        "see " JPU_PERMISSIONS_DOC
+			        "; or run jpud. Never make it world-readable.",
 			        st.denied);
 			r = -EACCES;
 		} else {

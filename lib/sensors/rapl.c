@@ -536,11 +536,10 @@ static void set_permission_diag(struct jpu_diag *diag, const char *id)
 {
 	diag->reason = JPU_REASON_PERMISSION;
 	snprintf(diag->message, sizeof diag->message,
-	         "rapl: %s/energy_uj is readable by root only (CVE-2020-8694). Let one group "
-	         "read it: a udev rule SUBSYSTEM==\"powercap\", ACTION==\"add\", "
-	         "RUN+=\"/bin/chgrp powercap /sys%%p/energy_uj\", "
-	         "RUN+=\"/bin/chmod 0440 /sys%%p/energy_uj\" plus group membership; or run "
-	         "jpud. Never chmod o+r.",
+	         "rapl: %s/energy_uj is readable by root only (CVE-2020-8694). Let the "
+	         "group " JPU_POWERCAP_GROUP " read it with the udev rule " JPU_UDEV_RULE
+	         " (installed in share/jpu, data/ in the source): see " JPU_PERMISSIONS_DOC
+	         "; or run jpud. Never chmod o+r.",
 	         id);
 }
 
