@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -235,20 +236,6 @@ static int parse_positive(const char *flag, const char *s, uint64_t max, uint64_
 
 /* ---- option parsing ------------------------------------------------------ */
 
-/* The value of an option: "--flag=VALUE" or "--flag VALUE". Advances *i. */
-static int take_value(int argc, char **argv, int *i, const char *eq, const char *flag,
-                      const char **ret)
-{
-	if (eq) {
-		*ret = eq + 1;
-		return 0;
-	}
-	if (*i + 1 >= argc)
-		return usage_error("%s: missing value", flag);
-	*ret = argv[++*i];
-	return 0;
-}
-
 static bool is_provider_name(const char *s)
 {
 	static const char *const names[] = {"auto", "rte", "gb", "emaps", "table", "constant"};
@@ -354,13 +341,23 @@ static int check_sensor_list(const char *v)
 	return 0;
 }
 
-/* Options that take a value, shared by `jpu` and `jpu run`. */
+/* Options that take a value, shared by `jpu` and `jpu run`: the long
+ * option table gives each one its index here (OPT_VALUE + k), and the
+ * messages name the flag as written here. */
 static const char *const value_flags[] = {
         "--interval",   "--count",       "--scope",      "--pid",         "--uid",
         "--path.sysfs", "--path.procfs", "--nvml",       "--idle-policy", "--sensors",
         "--history",    "--state-file",  "--country",    "--intensity",   "--carbon-provider",
         "--pue",        "--emaps-token", "--carbon-url",
 };
+
+enum {
+	OPT_VERSION = 256,
+	OPT_JSON,
+	OPT_VALUE = 512, /* + index in value_flags */
+};
+
+#define N_VALUE_FLAGS (sizeof(value_flags) / sizeof(value_flags[0]))
 
 static int parse_value_flag(struct cli *o, const char *name, const char *v)
 {
@@ -435,64 +432,111 @@ static int parse_value_flag(struct cli *o, const char *name, const char *v)
 	return parse_carbon(o, name, v);
 }
 
+/* The long options for getopt_long: the flags without a value, then
+ * value_flags (names without the leading "--"). Built once. */
+static const struct option *long_options(void)
+{
+	static struct option opts[4 + N_VALUE_FLAGS + 1];
+
+	if (opts[0].name)
+		return opts;
+	opts[0] = (struct option){"help", no_argument, NULL, 'h'};
+	opts[1] = (struct option){"verbose", no_argument, NULL, 'v'};
+	opts[2] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+	opts[3] = (struct option){"json", no_argument, NULL, OPT_JSON};
+	for (size_t k = 0; k < N_VALUE_FLAGS; k++)
+		opts[4 + k] = (struct option){value_flags[k] + 2, required_argument, NULL,
+		                              OPT_VALUE + (int)k};
+	return opts;
+}
+
+/* Name the flag getopt_long refused (argv[optind - 1] for a long one,
+ * optopt for a short one), in the CLI's own words. */
+static int option_error(int c, char **argv)
+{
+	const char *a = argv[optind - 1];
+	const struct option *lo = long_options();
+
+	if (c == ':') {
+		/* a flag that takes a value came last */
+		if (optopt >= OPT_VALUE && optopt < OPT_VALUE + (int)N_VALUE_FLAGS)
+			return usage_error("%s: missing value", value_flags[optopt - OPT_VALUE]);
+		return usage_error("%s: missing value", a);
+	}
+	if (strncmp(a, "--", 2) == 0) {
+		size_t nlen = strcspn(a, "=");
+
+		/* "--json=1": a flag without a value given one */
+		for (; lo->name; lo++)
+			if (lo->has_arg == no_argument && strlen(lo->name) == nlen - 2 &&
+			    strncmp(a + 2, lo->name, nlen - 2) == 0 && a[nlen] == '=')
+				return usage_error("unknown option '--%s' (it takes no value)",
+				                   lo->name);
+		return usage_error("unknown option '%.*s'", (int)nlen, a);
+	}
+	if (optopt > 0 && optopt < 256)
+		return usage_error("unknown option '-%c'", optopt);
+	return usage_error("unknown option '%s'", a);
+}
+
 /* Returns 0, 1 for "exit 0 now" (--help, --version) or -EINVAL. */
 static int parse_args(int argc, char **argv, struct cli *o)
 {
-	int i = 1;
+	const struct option *lo = long_options();
+	int c, r, i, prev, li;
 
 	if (argc > 1 && strcmp(argv[1], "run") == 0) {
 		o->run = true;
-		i = 2;
+		/* parse the options after "run" as if "run" were the program */
+		argc--;
+		argv++;
 	}
-	for (; i < argc; i++) {
-		const char *a = argv[i], *eq, *v = NULL;
-		size_t nlen;
-		bool known = false;
-
-		if (strcmp(a, "--") == 0) {
-			i++;
+	/* "+": stop at the first operand, the command of `jpu run` (whose own
+	 * options are not ours); ":": a missing value is told apart. The CLI
+	 * words its own messages (opterr 0). */
+	opterr = 0;
+	optind = 1;
+	for (;;) {
+		prev = optind;
+		li = -1;
+		c = getopt_long(argc, argv, "+:hv", lo, &li);
+		if (c == -1)
 			break;
-		}
-		if (a[0] != '-' || a[1] == '\0') {
-			if (o->run)
-				break; /* the command starts here */
-			return usage_error("unexpected argument '%s'", a);
-		}
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+		/* getopt_long also takes unique abbreviations ("--js"): the
+		 * CLI takes whole names only, so that a flag added later
+		 * cannot change what a script's abbreviation means */
+		if (li >= 0 && c != '?' && c != ':' &&
+		    strcspn(argv[prev] + 2, "=") != strlen(lo[li].name))
+			return usage_error("unknown option '%.*s'", (int)strcspn(argv[prev], "="),
+			                   argv[prev]);
+		switch (c) {
+		case 'h':
 			print_help();
 			return 1;
-		}
-		if (strcmp(a, "--version") == 0) {
+		case OPT_VERSION:
 			printf("jpu %s\n", jpu_version());
 			return 1;
-		}
-		if (strcmp(a, "--json") == 0) {
+		case OPT_JSON:
 			o->json = true;
-			continue;
-		}
-		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			break;
+		case 'v':
 			o->verbose = true;
-			continue;
-		}
-		eq = strchr(a, '=');
-		nlen = eq ? (size_t)(eq - a) : strlen(a);
-		for (size_t k = 0; k < sizeof(value_flags) / sizeof(value_flags[0]); k++) {
-			int r;
-
-			if (strlen(value_flags[k]) != nlen || strncmp(a, value_flags[k], nlen) != 0)
-				continue;
-			known = true;
-			r = take_value(argc, argv, &i, eq, value_flags[k], &v);
-			if (r < 0)
-				return r;
-			r = parse_value_flag(o, value_flags[k], v);
+			break;
+		case ':':
+		case '?':
+			return option_error(c, argv);
+		default:
+			if (c < OPT_VALUE || c >= OPT_VALUE + (int)N_VALUE_FLAGS)
+				return usage_error("unknown option '%s'", argv[optind - 1]);
+			r = parse_value_flag(o, value_flags[c - OPT_VALUE], optarg);
 			if (r < 0)
 				return r;
 			break;
 		}
-		if (!known)
-			return usage_error("unknown option '%.*s'", (int)nlen, a);
 	}
+	i = optind;
+	if (!o->run && i < argc)
+		return usage_error("unexpected argument '%s'", argv[i]);
 
 	if (o->run) {
 		if (i >= argc)
@@ -648,174 +692,42 @@ static int engine_open(struct cli *o, jpu_engine **ret)
 	return r;
 }
 
-/* ---- diagnostics: a tiny reader for the engine's JSON array -------------- */
+/* ---- diagnostics ----------------------------------------------------------- */
 
-/* Append the code point v to buf as UTF-8 (surrogates become '?'). */
-static size_t put_utf8(char *buf, size_t n, size_t size, unsigned v)
+/* One line for a terminal: control characters (a sysfs name can hold
+ * anything) become spaces. */
+static void put_line(FILE *f, const char *s)
 {
-	unsigned char u[3];
-	size_t len;
-
-	if (v < 0x80) {
-		u[0] = (unsigned char)v;
-		len = 1;
-	} else if (v < 0x800) {
-		u[0] = (unsigned char)(0xc0 | (v >> 6));
-		u[1] = (unsigned char)(0x80 | (v & 0x3f));
-		len = 2;
-	} else if (v >= 0xd800 && v <= 0xdfff) {
-		u[0] = '?';
-		len = 1;
-	} else {
-		u[0] = (unsigned char)(0xe0 | (v >> 12));
-		u[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3f));
-		u[2] = (unsigned char)(0x80 | (v & 0x3f));
-		len = 3;
-	}
-	if (n + len >= size)
-		return n; /* no room: drop it rather than split a character */
-	memcpy(buf + n, u, len);
-	return n + len;
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
 }
 
-/* Decode the JSON string starting at *p (at the opening quote) into buf,
- * advancing *p past the closing quote; too long a string is cut short.
- * Control characters become spaces: this is for a terminal. */
-static int json_string(const char **p, char *buf, size_t size)
-{
-	const char *s = *p + 1;
-	size_t n = 0;
-
-	for (; *s && *s != '"'; s++) {
-		unsigned v = (unsigned char)*s;
-		bool escaped = *s == '\\';
-
-		if (escaped) {
-			s++;
-			switch (*s) {
-			case 'u':
-				v = 0;
-				for (int k = 1; k <= 4; k++) {
-					char h = s[k];
-
-					if (h >= '0' && h <= '9')
-						v = v * 16 + (unsigned)(h - '0');
-					else if ((h | 0x20) >= 'a' && (h | 0x20) <= 'f')
-						v = v * 16 + (unsigned)((h | 0x20) - 'a' + 10);
-					else
-						return -EINVAL;
-				}
-				s += 4;
-				break;
-			case '"':
-			case '\\':
-			case '/':
-				v = (unsigned char)*s;
-				break;
-			case 'b':
-			case 'f':
-			case 'n':
-			case 'r':
-			case 't':
-				v = ' ';
-				break;
-			default:
-				return -EINVAL;
-			}
-		}
-		if (!escaped && v >= 0x80) {
-			/* raw UTF-8 byte: copied as is */
-			if (n + 1 < size)
-				buf[n++] = *s;
-			continue;
-		}
-		n = put_utf8(buf, n, size, v < 0x20 ? ' ' : v);
-	}
-	if (*s != '"')
-		return -EINVAL;
-	buf[n] = '\0';
-	*p = s + 1;
-	return 0;
-}
-
-struct diag {
-	char sensor[32], reason[32], message[512];
-};
-
-/* Walk a JSON array of flat objects, calling fn for each with its string
- * fields sensor/reason/message. Returns the number of objects or -EINVAL. */
-static int for_each_diag(const char *json, void (*fn)(const struct diag *, void *), void *ud)
-{
-	const char *p = json;
-	int n = 0;
-	struct diag d;
-	char key[32];
-
-	while (*p == ' ')
-		p++;
-	if (*p++ != '[')
-		return -EINVAL;
-	memset(&d, 0, sizeof(d));
-	for (; *p; p++) {
-		if (*p == '{') {
-			memset(&d, 0, sizeof(d));
-		} else if (*p == '}') {
-			fn(&d, ud);
-			n++;
-		} else if (*p == '"') {
-			char *dst;
-			size_t dsz;
-
-			if (json_string(&p, key, sizeof(key)) < 0)
-				return -EINVAL;
-			while (*p == ' ' || *p == ':')
-				p++;
-			if (*p != '"') {
-				p--; /* a number, bool or null: skipped by the loop */
-				continue;
-			}
-			if (strcmp(key, "sensor") == 0)
-				dst = d.sensor, dsz = sizeof(d.sensor);
-			else if (strcmp(key, "reason") == 0)
-				dst = d.reason, dsz = sizeof(d.reason);
-			else if (strcmp(key, "message") == 0)
-				dst = d.message, dsz = sizeof(d.message);
-			else
-				dst = key, dsz = sizeof(key);
-			if (json_string(&p, dst, dsz) < 0)
-				return -EINVAL;
-			p--;
-		} else if (*p == ']') {
-			return n;
-		}
-	}
-	return -EINVAL;
-}
-
-static void print_diag(const struct diag *d, void *ud)
-{
-	FILE *f = ud;
-
-	fprintf(f, "  %s%s%s%s: %s\n", d->sensor[0] ? d->sensor : "?", d->reason[0] ? " (" : "",
-	        d->reason, d->reason[0] ? ")" : "", d->message[0] ? d->message : "(no message)");
-}
-
+/* The engine's diagnostics through its accessor (jpu_engine_diagnostic),
+ * one "sensor (reason): message" line each. */
 static void print_diagnostics(jpu_engine *e, FILE *f)
 {
-	char *json = NULL;
+	jpu_diagnostic d;
+	size_t i;
 	int r;
 
-	r = jpu_engine_diagnostics_json(e, &json);
-	if (r < 0) {
+	for (i = 0;; i++) {
+		memset(&d, 0, sizeof d);
+		d.sz = sizeof d;
+		r = jpu_engine_diagnostic(e, i, &d);
+		if (r < 0)
+			break;
+		if (i == 0)
+			fprintf(f, "Diagnostics:\n");
+		fputs("  ", f);
+		put_line(f, d.sensor[0] ? d.sensor : "?");
+		fputs(" (", f);
+		put_line(f, d.reason);
+		fputs("): ", f);
+		put_line(f, d.message[0] ? d.message : "(no message)");
+		fputc('\n', f);
+	}
+	if (r != -ENOENT)
 		fprintf(f, "Diagnostics: unavailable (%s)\n", strerror(-r));
-		return;
-	}
-	if (strcmp(json, "[]") != 0) {
-		fprintf(f, "Diagnostics:\n");
-		if (for_each_diag(json, print_diag, f) < 0)
-			fprintf(f, "  %s\n", json); /* unexpected shape: print as is */
-	}
-	free(json);
 }
 
 /* ---- signals ------------------------------------------------------------- */

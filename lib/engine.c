@@ -584,6 +584,31 @@ JPU_API int jpu_engine_diagnostics_json(jpu_engine *e, char **ret)
 	return jpu_buf_finish(&b, ret);
 }
 
+JPU_API int jpu_engine_diagnostic(jpu_engine *e, size_t index, jpu_diagnostic *ret)
+{
+	jpu_diagnostic d;
+	size_t n;
+
+	if (!e || !ret || ret->sz < sizeof(jpu_diagnostic))
+		return -EINVAL;
+	memset(&d, 0, sizeof d);
+	d.sz = sizeof d;
+	pthread_mutex_lock(&e->lock);
+	n = e->n_diags;
+	if (index < n) {
+		snprintf(d.sensor, sizeof d.sensor, "%s", e->diags[index].sensor);
+		snprintf(d.reason, sizeof d.reason, "%s", jpu_reason_name(e->diags[index].reason));
+		snprintf(d.message, sizeof d.message, "%s", e->diags[index].message);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (index >= n)
+		return -ENOENT;
+	/* a caller built against an older, shorter struct gets its part */
+	memcpy(ret, &d, ret->sz < sizeof d ? ret->sz : sizeof d);
+	ret->sz = ret->sz < sizeof d ? ret->sz : sizeof d;
+	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
 JPU_API int jpu_engine_history_json(jpu_engine *e, uint64_t since_usec, char **ret)
 {
 	struct jpu_buf b = {0};

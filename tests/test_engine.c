@@ -645,8 +645,48 @@ static void test_escaping(void)
 	w_fini(&w);
 }
 
+/* Diagnostics through the accessor, as the JSON array has them. */
+static void test_diagnostic_accessor(void)
+{
+	jpu_engine_opts o = {.sz = sizeof o};
+	jpu_diagnostic d = {.sz = sizeof d}, small = {.sz = sizeof small - 1};
+	struct world w;
+	jpu_engine *e = NULL;
+	char *j = NULL;
+	int n;
+
+	w_init(&w);
+	w_domains(&w, "package p0 energy_uj=0\n");
+	o.sysfs_root = w.sys;
+	o.procfs_root = w.proc;
+	o.sensors = "rapl,fake"; /* no class/powercap in the tree: rapl absent */
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), 0);
+	if (!e) {
+		w_fini(&w);
+		return;
+	}
+	n = jpu_engine_diagnostic(e, 0, &d);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT((int)d.sz, (int)sizeof d);
+	CHECK_STR(d.sensor, "rapl");
+	CHECK_STR(d.reason, "absent");
+	CHECK(strncmp(d.message, "rapl: ", 6) == 0);
+	/* the same entry as the JSON array */
+	CHECK_EQ_INT(jpu_engine_diagnostics_json(e, &j), 0);
+	CHECK(j && strstr(j, "{\"sensor\":\"rapl\",\"reason\":\"absent\",\"message\":\"rapl: ") ==
+	                   j + 1);
+	CHECK_EQ_INT(jpu_engine_diagnostic(e, 1, &d), -ENOENT);
+	CHECK_EQ_INT(jpu_engine_diagnostic(e, 0, &small), -EINVAL);
+	CHECK_EQ_INT(jpu_engine_diagnostic(e, 0, NULL), -EINVAL);
+	CHECK_EQ_INT(jpu_engine_diagnostic(NULL, 0, &d), -EINVAL);
+	free(j);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
 int main(void)
 {
+	test_diagnostic_accessor();
 	test_escaping();
 	test_idle_even();
 	test_emissions();

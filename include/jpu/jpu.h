@@ -190,6 +190,22 @@ typedef struct jpu_summary {
 
 JPU_API int jpu_engine_summary(jpu_engine *engine, jpu_summary *ret_summary);
 
+/* One diagnostic, as the sample's "diagnostics" entries: why a sensor is
+ * not used and how to fix it. Strings are NUL-terminated (cut short if
+ * ever longer). */
+typedef struct jpu_diagnostic {
+	size_t sz;         /* sizeof(struct jpu_diagnostic) */
+	char sensor[16];   /* "rapl", "hwmon", "perf", "nvml", "estimate", "fake" */
+	char reason[16];   /* "permission", "absent", "unsupported" or "error" */
+	char message[384]; /* what failed and what to do, one line */
+} jpu_diagnostic;
+
+/* Diagnostic number `index` (0-based, in the order of the JSON array) into
+ * ret (set ret->sz first). Available right after jpu_engine_new(). Returns
+ * the number of diagnostics (> index), or -ENOENT when index is past the
+ * last one: loop from 0 until -ENOENT. -EINVAL on a NULL or too small ret. */
+JPU_API int jpu_engine_diagnostic(jpu_engine *engine, size_t index, jpu_diagnostic *ret);
+
 /* Parse "system"/"user"/"process" ("sys" is accepted as the original's
  * spelling). Returns the scope or -EINVAL. */
 JPU_API int jpu_scope_from_string(const char *s);
