@@ -2,7 +2,8 @@
 /*
  * Shared body of the carbon parser fuzz targets: run one provider's parser
  * (and the error-body reader) on arbitrary bytes. Seeds:
- * tests/fixtures/provider-responses/ *.json. A success must give a value
+ * tests/fuzz/seeds/<target>/ (links to tests/fixtures/provider-responses),
+ * dictionary tests/fuzz/dicts/<target>.dict. A success must give a value
  * inside the documented range, a known basis and a NUL-terminated zone.
  */
 #ifndef JPU_CARBON_FUZZ_H
