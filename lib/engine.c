@@ -230,6 +230,7 @@ JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
 	free(e->hist);
 	free(e->gpu_procs);
 	free(e->users);
+	jpu_state_close(e);
 	if (e->sysfs_fd >= 0)
 		close(e->sysfs_fd);
 	if (e->procfs_fd >= 0)
@@ -295,6 +296,7 @@ JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 		return -ENOMEM;
 	e->sysfs_fd = -1;
 	e->procfs_fd = -1;
+	e->state_lock_fd = -1;
 	e->log.fn = OPT(o, log, NULL);
 	e->log.userdata = OPT(o, log_userdata, NULL);
 	e->clock_mono = jpu_now_mono_usec;
@@ -402,12 +404,11 @@ JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 	r = build_carbon(e, o, &e->carbon, &e->pue_milli);
 	if (r < 0)
 		goto fail;
-	if (e->state_file) {
-		r = jpu_state_load(e);
-		if (r < 0 && r != -ENOENT)
-			jpu_logf(&e->log, JPU_LOG_WARNING, "state file %s: %s; starting from zero",
-			         e->state_file, strerror(-r));
-	}
+	/* locks the file for this engine's life; a file that cannot be
+	 * loaded is moved aside, never overwritten (state.c) */
+	r = jpu_state_open(e);
+	if (r < 0)
+		goto fail;
 	*ret = e;
 	return 0;
 fail:
@@ -750,6 +751,8 @@ JPU_API int jpu_untrack(jpu_engine *e, const char *tag)
 		return -ENOENT;
 	}
 	tree = t->tree;
+	/* its totals stay counted in the past totals (state.c) */
+	jpu_state_fold_tag(e, t);
 	*t = e->tracked[--e->n_tracked];
 	pthread_mutex_unlock(&e->lock);
 	pthread_mutex_unlock(&e->sample_lock);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The engine's internal state, shared by engine.c (construction, public
- * API), accounting.c (the sampler tick, history, persistence) and the
+ * API), accounting.c (the sampler tick, history), state.c (the state file) and the
  * writers in export/.
  */
 #ifndef JPU_ENGINE_H
@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "carbon/carbon.h"
 #include "counter.h"
+#include "state.h"
 
 #define JPU_MAX_SENSORS   8
 #define JPU_MAX_GPUS      16
@@ -80,6 +81,8 @@ struct jpu_tracked {
 	uint64_t power_uw;
 	struct jpu_energy energy;
 	struct jpu_co2_acc co2;
+	uint64_t seen_usec; /* CLOCK_REALTIME µs it was last alive (state.c folds) */
+	bool fold;          /* state.c: folded into the past totals at this save */
 };
 
 struct jpu_hist {
@@ -154,8 +157,16 @@ struct jpu_engine {
 	uint32_t pue_milli;
 	struct jpu_tracked *tracked;
 	size_t n_tracked;
+	/* totals of tags folded away (state.c): untracked, or dormant too long */
+	struct jpu_energy past_energy;
+	struct jpu_co2_acc past_co2;
+	uint64_t past_tags;
 	struct jpu_hist *hist;
 	size_t hist_head, hist_count;
+
+	/* state file (state.c): the fd holding its flock, -1 = none */
+	int state_lock_fd;
+	unsigned state_tmp_seq;
 
 	/* sampler thread */
 	pthread_t thread;
@@ -165,10 +176,6 @@ struct jpu_engine {
 
 /* accounting.c */
 int jpu_engine_tick(struct jpu_engine *e);
-int jpu_state_load(struct jpu_engine *e);
-/* Parse state file content into e's totals and tracked tags (fuzzed). */
-int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t len);
-int jpu_state_save(struct jpu_engine *e);
 
 /* Test hooks: replace the clocks (µs). */
 void jpu_engine_set_clocks(struct jpu_engine *e, uint64_t (*mono)(void), uint64_t (*real)(void));

@@ -89,7 +89,11 @@ typedef struct jpu_engine_opts {
 	jpu_log_fn log;       /* NULL = silent */
 	void *log_userdata;
 	/* path of a state file to persist cumulative energy across restarts;
-	 * NULL = none. Written atomically (rename) after every sample. */
+	 * NULL = none. Written durably (unique temporary file, fsync, rename)
+	 * after every sample. The engine holds an flock on <state_file>.lock
+	 * for its life: jpu_engine_new returns -EBUSY while another engine
+	 * uses the file. A file that cannot be loaded is moved to
+	 * <state_file>.corrupt-<UTC time>, never overwritten (docs/architecture.md). */
 	const char *state_file;
 	/* Estimate: override the machine's memory in bytes and vCPU count
 	 * (0 = read from procfs). */
@@ -152,7 +156,9 @@ JPU_API int jpu_engine_diagnostics_json(jpu_engine *engine, char **ret_json);
  * (a restarted kernel) keeps the tag's energy and follows the new tree.
  * -ESRCH when the pid does not exist, -EINVAL on an empty tag. */
 JPU_API int jpu_track(jpu_engine *engine, pid_t pid, const char *tag);
-/* Stop tracking `tag`; its totals are forgotten. -ENOENT when unknown. */
+/* Stop tracking `tag`; its totals leave the per-tag figures and are added
+ * to the state file's past totals (the scope totals always had them).
+ * -ENOENT when unknown. */
 JPU_API int jpu_untrack(jpu_engine *engine, const char *tag);
 /* Tracked trees as a JSON array:
  * [{"tag":..,"pid":..,"alive":bool,"power_w":..,"energy_j":{cpu,dram,gpu,total}},..] */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -14,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&e, 0, sizeof e);
 	r = jpu_state_parse(&e, (const char *)data, size);
-	if (r < 0 && (e.n_tracked != 0 || e.energy.cpu_uj != 0))
+	if (r < 0 && (e.n_tracked != 0 || e.energy.cpu_uj != 0 || e.past_tags != 0 ||
+	              e.past_energy.cpu_uj != 0))
 		abort(); /* a refused file must change nothing */
 	free(e.tracked);
 	return 0;
