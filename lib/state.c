@@ -310,7 +310,10 @@ static int move_aside(struct jpu_engine *e, int why)
 	         "STATE FILE %s CANNOT BE LOADED (%s): moved it to %s, kept as it was; "
 	         "cumulative energy and CO2 start from zero. Restore the totals by fixing "
 	         "that file and moving it back while no engine runs",
-	         e->state_file, strerror(-why), dst);
+	         e->state_file,
+	         why == -EFBIG ? "larger than any state file the engine writes"
+	                       : "not a state file this engine can read",
+	         dst);
 	return 0;
 }
 

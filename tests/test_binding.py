@@ -6,6 +6,7 @@ whose RAPL counters the test advances between samples.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -116,3 +117,26 @@ def test_fixture_machine_and_state_file(tmp_path):
     assert s2["energy_j"]["cpu"] == pytest.approx(12.0, rel=1e-6)
     assert s2["emissions"]["g"] > grams
     assert os.path.exists(state) and not os.path.exists(str(state) + ".tmp")
+
+
+def test_state_file_corrupt_and_locked(tmp_path):
+    """A corrupt state file is kept under a .corrupt- name, never overwritten; a second engine on
+    a state file in use is refused with EBUSY."""
+    state = tmp_path / "state"
+    corrupt = b"jpu-state 3\nscope 1 2 3\n"
+    state.write_bytes(corrupt)
+    with jpu.Engine(sensors="estimate", interval=0.05, state_file=state) as e:
+        e.sample()
+        time.sleep(0.06)
+        e.sample()
+        (moved,) = tmp_path.glob("state.corrupt-*")
+        assert moved.read_bytes() == corrupt
+        assert state.read_text().startswith("jpu-state 3\nscope ")
+        with pytest.raises(OSError) as busy:
+            jpu.Engine(sensors="estimate", interval=0.05, state_file=state)
+        assert busy.value.errno == errno.EBUSY
+        assert "in use by another engine" in str(busy.value)
+    # released with the engine
+    with jpu.Engine(sensors="estimate", interval=0.05, state_file=state):
+        pass
+    assert moved.read_bytes() == corrupt

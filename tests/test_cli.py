@@ -8,6 +8,7 @@ a fixture tree made by the sensor work skip, with the reason, only while that
 tree is absent.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -613,3 +614,30 @@ def test_run_missing_root(jpu):
     r = run(jpu, "run", "--path.sysfs", "/nonexistent", "--", "true")
     assert r.returncode == 1
     assert "--path.sysfs /nonexistent: no such directory" in r.stderr
+
+
+def test_corrupt_state_file_survives(jpu, tmp_path):
+    """A state file that does not parse is moved aside byte for byte, said on stderr with both
+    paths, and a new one is written beside it."""
+    state = tmp_path / "state"
+    corrupt = b"jpu-state 2\nscope 12 34\n\x00\xff not a state file\n"
+    state.write_bytes(corrupt)
+    r = run(jpu, "--json", "--count", "2", "--interval", "0.2", "--state-file", str(state))
+    assert r.returncode == 0, r.stderr
+    (moved,) = tmp_path.glob("state.corrupt-*")
+    assert moved.read_bytes() == corrupt
+    assert str(state) in r.stderr and str(moved) in r.stderr, r.stderr
+    assert state.read_text().startswith("jpu-state 3\nscope ")
+
+
+def test_state_file_in_use(jpu, tmp_path):
+    """One engine per state file: while another holds its lock, jpu does not start and says why;
+    the file is left as it was."""
+    state = tmp_path / "state"
+    state.write_text("jpu-state 3\nscope 1 2 3 4\npast 0 0 0 0 0\n")
+    with open(str(state) + ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = run(jpu, "--json", "--count", "2", "--interval", "0.2", "--state-file", str(state))
+    assert r.returncode == 1, r.stderr
+    assert "in use by another engine" in r.stderr, r.stderr
+    assert state.read_text() == "jpu-state 3\nscope 1 2 3 4\npast 0 0 0 0 0\n"

@@ -8,7 +8,7 @@ every endpoint answers 503 with the reason (``PowerService.error``).
 
 from __future__ import annotations
 
-import fcntl
+import errno
 import logging
 import os
 import stat
@@ -77,9 +77,8 @@ class PowerService:
         # kernel_id -> why the engine does not follow it (pid gone, no local process...).
         self.kernel_notes: dict[str, str] = {}
         self._lock = threading.Lock()
-        # The state file in use (None: not persisted) and the fd of its lock.
+        # The state file in use (None: not persisted); the engine holds its lock.
         self.state_file: str | None = None
-        self._state_lock_fd: int | None = None
         # Carbon: the front end's settings in force (None: the server's), and the merge result.
         self.client_carbon: dict | None = None
         self.carbon_settings, self.carbon_ignored, self.token_origin = carbon.merge(config, None)
@@ -112,7 +111,7 @@ class PowerService:
         self._capture = _Capture(self.log)
         logging.getLogger("jpu").addHandler(self._capture)
         try:
-            engine = jpu.Engine(**kwargs)
+            engine = self._new_engine(kwargs)
             engine.start()
         except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
             diagnostics: list[dict] = []
@@ -132,7 +131,6 @@ class PowerService:
                 diagnostics,
             )
             self._release_log()
-            self._release_state_file()
             return
         self.engine = engine
         self.log.info(
@@ -144,39 +142,42 @@ class PowerService:
         )
 
     def _claim_state_file(self) -> str | None:
-        """The state file this server may use, or None. A lock beside it (flock, released by
-        the kernel when the process dies, kill -9 included) keeps two servers of the same user
-        from overwriting each other's totals: the second one logs why and does not persist."""
+        """The state file this server asks the engine to use, or None. Its directory is made
+        here; the lock is the engine's (an flock on <file>.lock, held for the engine's life and
+        released by the kernel when the process dies, kill -9 included), so the CLI, the binding
+        and Jupyter all exclude each other on one file."""
         cfg = self.config
         if not cfg.persist:
             return None
         path = cfg.state_file or default_state_file(cfg.measurement_scope)
-        fd = -1
         try:
             os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-            fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            if fd >= 0:
-                os.close(fd)
-            busy = isinstance(exc, BlockingIOError)
             self.log.warning(
-                "jupyter_power_usage: not persisting totals to %s: %s",
-                path,
-                "another Jupyter server of this user uses it; set "
-                "PowerUsageDisplay.state_file to a file of its own"
-                if busy
-                else _describe_error(exc),
+                "jupyter_power_usage: not persisting totals to %s: %s", path, _describe_error(exc)
             )
             return None
-        self._state_lock_fd = fd
-        self.state_file = path
         return path
 
-    def _release_state_file(self) -> None:
-        fd, self._state_lock_fd = self._state_lock_fd, None
-        if fd is not None:
-            os.close(fd)  # releases the flock
+    def _new_engine(self, kwargs: dict[str, Any]) -> Any:
+        """jpu.Engine(**kwargs); when another engine (a second Jupyter server of this user, a
+        `jpu --state-file` run) holds the state file, run without persisting rather than not
+        at all: two engines on one file would each count the same energy."""
+        path = kwargs.get("state_file")
+        try:
+            engine = jpu.Engine(**kwargs)
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or not path:
+                raise
+            self.log.warning(
+                "jupyter_power_usage: not persisting totals to %s: another Jupyter server of "
+                "this user uses it; set PowerUsageDisplay.state_file to a file of its own",
+                path,
+            )
+            engine = jpu.Engine(**{**kwargs, "state_file": None})
+            path = None
+        self.state_file = path
+        return engine
 
     # ---- carbon -----------------------------------------------------------------------------
 
@@ -245,13 +246,11 @@ class PowerService:
         self._release_log()
         engine, self.engine = self.engine, None
         if engine is None:
-            self._release_state_file()
             return
         try:
             engine.stop()
         finally:
-            engine.close()
-            self._release_state_file()
+            engine.close()  # releases the state file's lock
 
     # ---- readers (cheap: the engine's latest snapshot) -------------------------------------
 

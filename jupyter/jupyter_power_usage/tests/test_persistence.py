@@ -71,13 +71,19 @@ class Server:
             stderr=subprocess.STDOUT,
         )
 
-    def sample(self) -> dict | None:
+    def request(self, path: str, method: str = "GET", body: bytes | None = None) -> bytes:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/{API}", headers={"Authorization": f"token {TOKEN}"}
+            f"http://127.0.0.1:{self.port}/{path}",
+            data=body,
+            method=method,
+            headers={"Authorization": f"token {TOKEN}"},
         )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read()
+
+    def sample(self) -> dict | None:
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return json.loads(response.read())
+            return json.loads(self.request(API))
         except (urllib.error.URLError, ConnectionError, OSError):
             return None
 
@@ -148,7 +154,7 @@ def test_totals_survive_graceful_restart(tmp_path, ticking, servers):
     assert joules > 1.0 and grams > 0
     state = tmp_path / "data" / "jupyter_power_usage" / "state-system"
     assert state.is_file()
-    assert state.read_text().startswith("jpu-state 2\nscope ")
+    assert state.read_text().startswith("jpu-state 3\nscope ")
     assert first.stop(signal.SIGTERM) == 0
 
     second = Server(tmp_path, ticking.root, [])
@@ -206,6 +212,73 @@ def test_persist_false_starts_from_zero(tmp_path, ticking, servers):
     after = second.first_sample()
     assert after["energy_j"]["total"] <= before["cpu"]["total"] * INTERVAL * 3
     assert after["energy_j"]["total"] < before["energy_j"]["total"] / 2
+    assert second.stop(signal.SIGTERM) == 0
+
+
+CORRUPT = b"jpu-state 2\nscope 900000000000 0 0 7\ntag 1 2 3\n\xff\x00 not a state file\n"
+# larger than any state file the engine writes (4 MiB), valid as far as it goes
+OVERSIZED = b"jpu-state 2\nscope 900000000000 0 0 7\n" + b"\n" * (5 << 20)
+
+
+@pytest.mark.parametrize("content", [CORRUPT, OVERSIZED], ids=["corrupt", "oversized"])
+def test_unreadable_state_file_survives_start(tmp_path, ticking, servers, content):
+    """A state file the engine cannot load is moved aside byte for byte, logged at error level
+    with both paths, and the server runs from zero with a new state file beside it."""
+    state = tmp_path / "elsewhere" / "jpu.state"
+    state.parent.mkdir()
+    state.write_bytes(content)
+    server = Server(tmp_path, ticking.root, [f"--PowerUsageDisplay.state_file={state}"])
+    servers.append(server)
+    server.first_sample()
+    body = server.totals_after(1.0)
+    (moved,) = state.parent.glob("jpu.state.corrupt-*")
+    assert moved.read_bytes() == content
+    assert state.read_text().startswith("jpu-state 3\nscope ")
+    assert server.stop(signal.SIGTERM) == 0
+    log = Path(server.log.name).read_text()
+    assert "CANNOT BE LOADED" in log and str(state) in log and str(moved) in log, log
+    # from zero, not from the 900 kJ the file held
+    assert body["energy_j"]["total"] < 1000.0
+    assert moved.read_bytes() == content
+
+
+def state_lines(path: Path, kind: str) -> list[list[str]]:
+    return [line.split(" ") for line in path.read_text().splitlines() if line.startswith(kind)]
+
+
+def test_shut_down_kernel_folds_into_past_totals(tmp_path, ticking, servers):
+    """A kernel that is shut down leaves the per-tag figures (state file, Prometheus) and its
+    totals stay in the state file's past line, across a restart: the file does not grow with
+    every kernel ever started."""
+    state = tmp_path / "jpu.state"
+    extra = [f"--PowerUsageDisplay.state_file={state}"]
+    server = Server(tmp_path, ticking.root, extra)
+    servers.append(server)
+    server.first_sample()
+    kernel_id = json.loads(server.request("api/kernels", "POST", b"{}"))["id"]
+
+    def wait(predicate, what):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        pytest.fail(f"{what}: {state.read_text()}\n{server.output()}")
+
+    wait(lambda: any(line[-1] == kernel_id for line in state_lines(state, "tag ")), "tracked")
+    assert f'tag="{kernel_id}"' in server.request("metrics").decode()
+    server.request(f"api/kernels/{kernel_id}", "DELETE")
+    wait(lambda: not state_lines(state, "tag "), "untracked")
+    (past,) = state_lines(state, "past ")
+    assert past[-1] == "1"
+    assert f'tag="{kernel_id}"' not in server.request("metrics").decode()
+    assert server.stop(signal.SIGTERM) == 0
+
+    second = Server(tmp_path, ticking.root, extra)
+    servers.append(second)
+    second.first_sample()
+    second.totals_after(0.5)
+    assert state_lines(state, "past ") == [past]
     assert second.stop(signal.SIGTERM) == 0
 
 
