@@ -230,10 +230,12 @@ class PowerUsageDisplay(Configurable):
 
     state_file = Unicode(
         "",
-        help="""File where cumulative energy and emissions are persisted (written atomically
-        after every sample) so a server restart loses at most one interval. Default: "" (the
-        Jupyter data directory's jupyter_power_usage/state-<scope>); unused when `persist`
-        is False.""",
+        help="""File where cumulative energy and emissions are persisted (written durably
+        after every sample) so a server restart loses at most one interval. One engine per file
+        (a lock beside it): a second server on the same file runs without persisting. A file
+        that cannot be loaded is moved to <file>.corrupt-<UTC time>, never overwritten.
+        Default: "" (the Jupyter data directory's jupyter_power_usage/state-<scope>); unused
+        when `persist` is False.""",
     ).tag(config=True)
 
     @validate("carbon_provider")

@@ -43,7 +43,9 @@ class Engine:
     idle_policy: "none" (idle power reported apart), "busy" or "even".
     history: number of samples kept for plots (default 3600).
     sensors: comma-separated backends to probe (None = all real ones).
-    state_file: file keeping cumulative energy across restarts.
+    state_file: file keeping cumulative energy across restarts; one engine per file (OSError
+        EBUSY while another engine holds it); a file that cannot be loaded is moved to
+        <file>.corrupt-<UTC time>, never overwritten.
     carbon: carbon settings, as for set_carbon() (None = auto: the World average
         of the country table until a country is given).
     """
