@@ -587,11 +587,10 @@ int jpu_engine_tick(struct jpu_engine *e)
 	free(tdelta);
 	free(trss);
 
-	if (e->state_file) {
-		r = jpu_state_save(e);
-		if (r < 0)
-			jpu_logf(&e->log, JPU_LOG_WARNING, "state file %s: %s", e->state_file,
-			         strerror(-r));
-	}
+	/* folds dormant tags even without a state file (their series go) */
+	r = jpu_state_save(e);
+	if (r < 0)
+		jpu_logf(&e->log, JPU_LOG_WARNING, "state file %s: %s", e->state_file,
+		         strerror(-r));
 	return 1;
 }

@@ -151,6 +151,34 @@ static int parse_tag(const char *q, const char *eol, bool escaped, char *out, si
 	return 0;
 }
 
+static int by_tag(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A tag twice makes the file ambiguous. Sorted, not compared pairwise: a
+ * 4 MiB file holds tens of thousands of tags. */
+static bool has_duplicate(const struct jpu_tracked *tags, size_t n, int *ret_r)
+{
+	const char **names;
+	bool dup = false;
+
+	if (n < 2)
+		return false;
+	names = malloc(n * sizeof *names);
+	if (!names) {
+		*ret_r = -ENOMEM;
+		return true;
+	}
+	for (size_t i = 0; i < n; i++)
+		names[i] = tags[i].tag;
+	qsort(names, n, sizeof *names, by_tag);
+	for (size_t i = 1; i < n && !dup; i++)
+		dup = strcmp(names[i - 1], names[i]) == 0;
+	free(names);
+	return dup;
+}
+
 int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t n)
 {
 	const char *p = buf, *end = buf + n;
@@ -195,9 +223,6 @@ int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t n)
 			    (v3 && jpu_next_u64(&q, eol, &t.seen_usec) < 0) || q >= eol ||
 			    *q != ' ' || parse_tag(q + 1, eol, v3, t.tag, sizeof t.tag) < 0)
 				goto fail;
-			for (size_t i = 0; i < n_tags; i++)
-				if (strcmp(tags[i].tag, t.tag) == 0)
-					goto fail; /* a tag twice */
 			arr = realloc(tags, (n_tags + 1) * sizeof *arr);
 			if (!arr) {
 				r = -ENOMEM;
@@ -210,7 +235,7 @@ int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t n)
 		}
 		p = eol + 1;
 	}
-	if (!have_scope)
+	if (!have_scope || has_duplicate(tags, n_tags, &r))
 		goto fail;
 	{
 		struct jpu_tracked *all =
@@ -536,10 +561,12 @@ int jpu_state_save(struct jpu_engine *e)
 	char *text = NULL;
 	int r;
 
-	if (!e->state_file || e->state_lock_fd < 0)
-		return 0;
 	pthread_mutex_lock(&e->lock);
 	fold_dormant(e, e->clock_real());
+	if (!e->state_file || e->state_lock_fd < 0) {
+		pthread_mutex_unlock(&e->lock);
+		return 0;
+	}
 	jpu_buf_printf(&b,
 	               "jpu-state 3\nscope %llu %llu %llu %llu\npast %llu %llu %llu %llu %llu\n",
 	               (unsigned long long)e->energy.cpu_uj, (unsigned long long)e->energy.dram_uj,

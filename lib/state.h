@@ -33,9 +33,10 @@ struct jpu_tracked;
 int jpu_state_open(struct jpu_engine *e);
 /* Release the lock. NULL-safe on a half-built engine. */
 void jpu_state_close(struct jpu_engine *e);
-/* Fold dormant tags, then write the file durably (unique temporary file,
- * fsync, rename, fsync of the directory). The caller holds e->sample_lock
- * and not e->lock: the persist stage of the tick. No-op without a file. */
+/* Fold dormant tags (with or without a file), then write the file durably
+ * (unique temporary file, fsync, rename, fsync of the directory). The
+ * caller holds e->sample_lock and not e->lock: the persist stage of the
+ * tick, once per sample. */
 int jpu_state_save(struct jpu_engine *e);
 /* Parse state file content into e's totals, past totals and tags: all or
  * nothing (fuzzed). Tags of a version-2 file get seen_usec 0. */

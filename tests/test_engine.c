@@ -474,7 +474,7 @@ static void test_tracked_history_state(void)
 	CHECK_EQ_INT(jpu_untrack(e, "kernel-a"), -ENOENT);
 	jpu_engine_free(e);
 
-	/* a corrupt state file is reported and ignored, never half-loaded */
+	/* a corrupt state file is never half-loaded (moved aside: test_state.c) */
 	put(w.dir, "state", "jpu-state 1\nscope 1 2\n");
 	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
 	CHECK(e != NULL);

@@ -172,7 +172,7 @@ static int w_engine(struct world *w, jpu_engine **ret)
 	o.procfs_root = w->proc;
 	o.sensors = "fake";
 	o.history_len = 4;
-	o.state_file = w->state;
+	o.state_file = w->state[0] ? w->state : NULL;
 	*ret = NULL;
 	r = jpu_engine_new(&o, ret);
 	if (r == 0)
@@ -450,11 +450,47 @@ static void test_bounded(void)
 	rm_tree(w.dir);
 }
 
+/* Without a state file too, a dead tree's tag goes after a week with its
+ * series; the live one stays. */
+static void test_fold_without_file(void)
+{
+	struct world w;
+	jpu_engine *e;
+	char *j = NULL, *p = NULL;
+
+	w_init(&w);
+	w.state[0] = '\0';
+	w_proc(&w, 300, 0);
+	w_proc(&w, 301, 0);
+	CHECK_EQ_INT(w_engine(&w, &e), 0);
+	CHECK_EQ_INT(jpu_track(e, 300, "dies"), 0);
+	CHECK_EQ_INT(jpu_track(e, 301, "lives"), 0);
+	jpu_engine_sample(e);
+	w_kill(&w, 300);
+	w_second(&w);
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_tracked_json(e, &j), 0);
+	CHECK(j && strstr(j, "\"tag\":\"dies\"") != NULL);
+	free(j);
+	fake_real += JPU_STATE_DORMANT_USEC;
+	w_second(&w);
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_tracked_json(e, &j), 0);
+	CHECK(j && strstr(j, "\"tag\":\"dies\"") == NULL && strstr(j, "\"tag\":\"lives\""));
+	free(j);
+	CHECK_EQ_INT(jpu_engine_prometheus(e, &p), 0);
+	CHECK(p && strstr(p, "tag=\"dies\"") == NULL && strstr(p, "tag=\"lives\""));
+	free(p);
+	jpu_engine_free(e);
+	rm_tree(w.dir);
+}
+
 int main(void)
 {
 	test_corrupt_and_oversized();
 	test_lock_and_temps();
 	test_tag_bytes_and_version_2();
 	test_bounded();
+	test_fold_without_file();
 	return check_summary();
 }
