@@ -27,6 +27,10 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "proc/procfile.h"
+#include "proc/proctab.h"
+#include "proc/tree.h"
+#include "proc/user.h"
 
 #define TREE_CHILDREN 8
 

@@ -6,7 +6,6 @@
  * uncore never added), attribute, accumulate energy, publish the snapshot,
  * append to the history ring and persist the totals.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,7 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "engine.h"
+#include "proc/procfile.h"
+#include "proc/proctab.h"
+#include "proc/tree.h"
+#include "proc/user.h"
 
 /* energy (µJ) of power_uw over interval_usec, sub-µJ remainder carried */
 static uint64_t take_energy(double power_uw, uint64_t interval_usec, double *rem)
@@ -208,94 +212,55 @@ static void update_tracked(struct jpu_engine *e, uint64_t *deltas, uint64_t *rss
 	}
 }
 
+/* One user slice seen by active_users (jpu_cgroup_each_user callback). */
+struct active_count {
+	struct jpu_engine *e;
+	unsigned active;
+};
+
+static void count_active_user(uid_t uid, uint64_t usage, void *userdata)
+{
+	struct active_count *c = userdata;
+	struct jpu_engine *e = c->e;
+	struct jpu_user_usage *u = NULL;
+
+	for (size_t i = 0; i < e->n_users; i++)
+		if (e->users[i].uid == uid)
+			u = &e->users[i];
+	if (!u) {
+		struct jpu_user_usage *arr = realloc(e->users, (e->n_users + 1) * sizeof *arr);
+
+		if (!arr)
+			return;
+		e->users = arr;
+		u = &arr[e->n_users++];
+		u->uid = (unsigned long)uid;
+		u->usage = usage; /* first sight: no delta yet */
+	}
+	if (usage > u->usage)
+		c->active++;
+	u->usage = usage;
+	u->seen_gen = e->users_gen;
+}
+
 /* Number of users that used CPU since the last tick, for the idle policy
  * "even": from the per-user cgroups that systemd-logind creates
- * (user.slice/user-UID.slice; cgroup v2 cpu.stat usage_usec, v1
- * cpuacct.usage). Without them the scope's user is the only one known to be
- * active (said once in the log). Never fewer than 1. */
+ * (user.slice/user-UID.slice, cgroup.c). Without them the scope's user is
+ * the only one known to be active (said once in the log). Never fewer
+ * than 1. */
 static unsigned active_users(struct jpu_engine *e)
 {
-	static const struct {
-		const char *dir, *file;
-		bool v2;
-	} layouts[] = {
-	        {"fs/cgroup/user.slice", "cpu.stat", true},
-	        {"fs/cgroup/cpuacct/user.slice", "cpuacct.usage", false},
-	        {"fs/cgroup/cpu,cpuacct/user.slice", "cpuacct.usage", false},
-	};
-	unsigned active = 0;
-	bool found = false;
+	struct active_count c = {e, 0};
 
 	e->users_gen++;
-	for (size_t l = 0; l < JPU_ARRAY_SIZE(layouts) && !found; l++) {
-		int fd = openat(e->sysfs_fd, layouts[l].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-		struct dirent *de;
-
-		if (!d) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		found = true;
-		while ((de = readdir(d))) {
-			char path[128], buf[512];
-			uint64_t uid, usage = 0;
-			const char *digits = de->d_name + 5;
-			size_t dl = strlen(de->d_name);
-			ssize_t n;
-
-			if (strncmp(de->d_name, "user-", 5) != 0 || dl < 12 ||
-			    strcmp(de->d_name + dl - 6, ".slice") != 0 ||
-			    jpu_parse_u64(digits, dl - 11, &uid) < 0)
-				continue;
-			snprintf(path, sizeof path, "%s/%s/%s", layouts[l].dir, de->d_name,
-			         layouts[l].file);
-			n = jpu_read_at(e->sysfs_fd, path, buf, sizeof buf);
-			if (n < 0)
-				continue;
-			if (layouts[l].v2) {
-				const char *p = strstr(buf, "usage_usec ");
-
-				if (!p ||
-				    jpu_next_u64(&(const char *){p + 11}, buf + n, &usage) < 0)
-					continue;
-			} else if (jpu_parse_u64(buf, (size_t)n, &usage) < 0) {
-				continue;
-			}
-			{
-				struct jpu_user_usage *u = NULL;
-
-				for (size_t i = 0; i < e->n_users; i++)
-					if (e->users[i].uid == uid)
-						u = &e->users[i];
-				if (!u) {
-					struct jpu_user_usage *arr =
-					        realloc(e->users, (e->n_users + 1) * sizeof *arr);
-
-					if (!arr)
-						continue;
-					e->users = arr;
-					u = &arr[e->n_users++];
-					u->uid = (unsigned long)uid;
-					u->usage = usage; /* first sight: no delta yet */
-				}
-				if (usage > u->usage)
-					active++;
-				u->usage = usage;
-				u->seen_gen = e->users_gen;
-			}
-		}
-		closedir(d);
-	}
-	if (!found && !e->users_warned) {
+	if (jpu_cgroup_each_user(e->sysfs_fd, count_active_user, &c) < 0 && !e->users_warned) {
 		e->users_warned = true;
 		jpu_logf(&e->log, JPU_LOG_WARNING,
 		         "idle policy even: no per-user cgroups (user.slice) in %s/fs/cgroup; idle "
 		         "power goes to the scope as if its user were the only one active",
 		         e->sysfs_root);
 	}
-	return active ? active : 1;
+	return c.active ? c.active : 1;
 }
 
 int jpu_engine_tick(struct jpu_engine *e)

@@ -13,6 +13,10 @@
 
 #include "engine.h"
 #include "jpu-config.h"
+#include "proc/procfile.h"
+#include "proc/proctab.h"
+#include "proc/tree.h"
+#include "proc/user.h"
 
 JPU_API const char *jpu_version(void)
 {

@@ -20,6 +20,10 @@
 
 #include "check.h"
 #include "internal.h"
+#include "proc/procfile.h"
+#include "proc/proctab.h"
+#include "proc/tree.h"
+#include "proc/user.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
