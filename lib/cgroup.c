@@ -305,7 +305,9 @@ int jpu_cgroup_parse_pid(const char *buf, size_t len, struct jpu_cgroup_paths *r
 
 		c1 = memchr(p, ':', (size_t)(le - p));
 		c2 = c1 ? memchr(c1 + 1, ':', (size_t)(le - c1 - 1)) : NULL;
-		if (!c2 || !digits_u64(p, (size_t)(c1 - p), &id) || id > INT_MAX)
+		/* the kernel prints the id with %d: no sign, no leading 0 */
+		if (!c2 || !digits_u64(p, (size_t)(c1 - p), &id) || id > INT_MAX ||
+		    (p[0] == '0' && c1 - p > 1))
 			goto fail;
 		for (size_t i = 0; i < n_lines; i++)
 			if (seen[i] == id)
@@ -392,20 +394,6 @@ int jpu_cgroup_read_pid(int procfs_fd, pid_t pid, struct jpu_cgroup_paths *ret)
 	r = jpu_cgroup_parse_pid(buf, (size_t)n, ret);
 	free(buf);
 	return r;
-}
-
-const char *jpu_cgroup_main_path(const struct jpu_cgroup_paths *p)
-{
-	bool v1_deeper = (p->has_cpuacct && strcmp(p->cpuacct, "/") != 0) ||
-	                 (p->has_systemd && strcmp(p->systemd, "/") != 0);
-
-	if (p->has_v2 && (strcmp(p->v2, "/") != 0 || !v1_deeper))
-		return p->v2;
-	if (p->has_cpuacct && (strcmp(p->cpuacct, "/") != 0 || !p->has_systemd))
-		return p->cpuacct;
-	if (p->has_systemd)
-		return p->systemd;
-	return "/";
 }
 
 /* ---- layouts -------------------------------------------------------------- */
@@ -673,6 +661,50 @@ int jpu_cgroup_classify(const char *path, struct jpu_cgroup_unit *ret)
 	return 0;
 }
 
+/* How much a path tells: 3 a container, machine or job, 2 a user's slice,
+ * 1 some other cgroup, 0 the root. Where hierarchies disagree (a hybrid
+ * host: runtimes with the cgroupfs driver write only the v1 controllers,
+ * systemd keeps its units in v2) the workload's own group wins over the
+ * login or service that started it. */
+static int path_rank(const char *path)
+{
+	struct jpu_cgroup_unit u;
+
+	if (jpu_cgroup_classify(path, &u) < 0)
+		return 0;
+	switch (u.kind) {
+	case JPU_CGROUP_ROOT:
+		return 0;
+	case JPU_CGROUP_OTHER:
+		return 1;
+	case JPU_CGROUP_USER:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+const char *jpu_cgroup_main_path(const struct jpu_cgroup_paths *p)
+{
+	/* in the order of preference when they tell as much: v2, then the
+	 * hierarchy that accounts CPU, then systemd's (which on a v1 host
+	 * knows the unit but not, for Slurm, the job) */
+	const char *cand[] = {p->has_v2 ? p->v2 : NULL, p->has_cpuacct ? p->cpuacct : NULL,
+	                      p->has_systemd ? p->systemd : NULL};
+	const char *best = "/";
+	int best_rank = -1;
+
+	for (size_t i = 0; i < JPU_ARRAY_SIZE(cand); i++) {
+		int r = cand[i] ? path_rank(cand[i]) : -1;
+
+		if (r > best_rank) {
+			best = cand[i];
+			best_rank = r;
+		}
+	}
+	return best;
+}
+
 int jpu_cgroup_of_pid(int procfs_fd, pid_t pid, struct jpu_cgroup_of *ret)
 {
 	struct jpu_cgroup_of *out;
@@ -794,9 +826,10 @@ int jpu_cgroup_open_pid(int sysfs_fd, const struct jpu_cgroup_paths *p, bool uni
 
 	if (sysfs_fd < 0 || !p)
 		return -ENOENT;
-	/* a hybrid host keeps processes at the v2 root while v1 has their
-	 * cgroups: the v2 root's time would be the whole machine's */
-	v2_first = p->has_v2 && (strcmp(p->v2, "/") != 0 || !p->has_cpuacct);
+	/* the hierarchy whose path tells more, as jpu_cgroup_main_path: a
+	 * hybrid host may keep a container at the v2 root, or in the v2 cgroup
+	 * of the service that started it, while v1 has the container's own */
+	v2_first = p->has_v2 && (!p->has_cpuacct || path_rank(p->v2) >= path_rank(p->cpuacct));
 	if (v2_first)
 		r = open_v2(sysfs_fd, p, unit, &f);
 	if (r < 0 && p->has_cpuacct) {

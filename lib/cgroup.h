@@ -108,9 +108,12 @@ int jpu_cgroup_parse_pid(const char *buf, size_t len, struct jpu_cgroup_paths *r
 /* Read and parse /proc/PID/cgroup. -ENOENT/-ESRCH when the process is
  * gone. */
 int jpu_cgroup_read_pid(int procfs_fd, pid_t pid, struct jpu_cgroup_paths *ret);
-/* The path that names the process's units best: the v2 one, unless it is
- * "/" where a v1 one is not (a hybrid host whose v2 tree is unused); then
- * cpuacct's, then systemd's. "/" when there is none. Borrowed from p. */
+/* The path that names the process's unit best: of the v2, cpuacct and
+ * systemd paths, the one in the most specific unit (a container, machine or
+ * job, then a user's slice, then any cgroup but the root), the first in
+ * this order where they tie. A hybrid host may keep a container at the v2
+ * root, or in the v2 cgroup of the service that started it, while v1 has
+ * the container's own. Borrowed from p. */
 const char *jpu_cgroup_main_path(const struct jpu_cgroup_paths *p);
 
 /* What a cgroup path is, by the layouts of the software that made it. */
@@ -162,8 +165,8 @@ int jpu_cgroup_of_pid(int procfs_fd, pid_t pid, struct jpu_cgroup_of *ret);
  * enclosing unit's: the container, the job, the user's slice): v2 cpu.stat
  * under fs/cgroup or fs/cgroup/unified, else v1 cpuacct.usage under
  * fs/cgroup/<its controllers>, fs/cgroup/cpuacct or fs/cgroup/cpu,cpuacct.
- * On a hybrid host whose v2 path is "/", v1 comes first (v2 root would be
- * the whole machine). -ENOENT when no hierarchy has the cgroup, -EXDEV when
+ * The hierarchy whose path tells more comes first, as for
+ * jpu_cgroup_main_path. -ENOENT when no hierarchy has the cgroup, -EXDEV when
  * its path lies outside this cgroup namespace, -ENAMETOOLONG. */
 int jpu_cgroup_open_pid(int sysfs_fd, const struct jpu_cgroup_paths *p, bool unit,
                         struct jpu_cgroup_files *ret);
