@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Cost per tick of the procfs layer for each scope (the acceptance
- * criteria of lib/procfs.c): system (host CPU + meminfo), process (a tree
+ * criteria of lib/proc/): system (host CPU + meminfo), process (a tree
  * of this bench's own children, both discovery paths), user (a uid's
  * processes summed from /proc, and the same from a cgroup v1 file).
  *

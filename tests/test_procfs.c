@@ -628,7 +628,7 @@ static uint64_t utick(struct model *m, struct jpu_proctab *t, struct jpu_user *u
 }
 
 /* Lazy discovery: the global pass runs every 10th tick (USER_SCAN_TICKS in
- * procfs.c; the fixture is not a real /proc, so no duty-cycle limit), and
+ * lib/proc/proctab.c; the fixture is not a real /proc, so no duty-cycle limit), and
  * at once when a member reaps a child it did not know. */
 static void user_lazy(bool children)
 {
