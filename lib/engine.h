@@ -12,6 +12,9 @@
 #include "internal.h"
 #include "carbon/carbon.h"
 #include "counter.h"
+#include "proc/proctab.h"
+#include "proc/tree.h"
+#include "proc/user.h"
 #include "state.h"
 
 #define JPU_MAX_SENSORS   8
