@@ -173,7 +173,7 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
         refreshRate: power.settings.values.refreshRate
       });
       const onSettings = () => {
-        panelModel.poller.interval = power.settings.values.refreshRate;
+        panelModel.poll.interval = power.settings.values.refreshRate;
       };
       power.settings.changed.connect(onSettings);
       const content = new PowerPanel(power.model, panelModel, power.carbon);

@@ -1,10 +1,11 @@
 /**
- * The data side of the extension: a poller that respects the page's visibility
- * and backs off on errors, and the model of the latest power sample that the
- * top-bar views render. Nothing here touches the DOM beyond reading
- * `document.visibilityState`, and nothing imports JupyterLab: the server calls
- * are passed in, so the unit tests drive the model with plain functions.
+ * The data side of the extension: the model of the latest power sample that
+ * the top-bar views render, polled with `@lumino/polling` (backoff on errors,
+ * standby while the page is hidden). Nothing here touches the DOM beyond the
+ * page's visibility, and nothing imports JupyterLab: the server calls are
+ * passed in, so the unit tests drive the model with plain functions.
  */
+import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -37,188 +38,132 @@ export function floorRefreshRate(ms: unknown): number {
   return Math.max(MIN_REFRESH_MS, Math.round(ms));
 }
 
-export interface IPollerOptions {
+/** How often a poll waits, in the `frequency` form of `@lumino/polling`. */
+export function pollFrequency(
+  interval: unknown,
+  maxBackoff = MAX_BACKOFF_MS
+): IPoll.Frequency {
+  const floored = floorRefreshRate(interval);
+  return {
+    interval: floored,
+    // Lumino's growth factor 3 with its random jitter: on average each failure
+    // makes the next wait 1.5 times longer, capped at `max`.
+    backoff: true,
+    max: Math.max(maxBackoff, floored)
+  };
+}
+
+export interface IPowerPollOptions {
   /**
-   * One poll. Resolving to `false` or rejecting counts as a failure and makes
-   * the next wait longer; anything else resets the wait to `interval`.
+   * One poll. Rejecting counts as a failure and makes the next wait longer
+   * (up to `maxBackoff`); resolving brings the wait back to `interval`.
    */
-  tick: () => Promise<boolean | void>;
+  factory: () => Promise<void>;
   /** The normal wait between polls, in ms; floored at MIN_REFRESH_MS. */
   interval?: number;
   /** The longest wait while failing, in ms. */
-  maxInterval?: number;
-  /** The page whose visibility is followed; null to ignore visibility. */
-  document?: Document | null;
+  maxBackoff?: number;
+  name: string;
 }
 
 /**
- * Calls `tick` every `interval` ms while started and while the page is
- * visible. After n failures in a row it waits interval × 2^n, at most
- * `maxInterval`. A hidden page stops the timer; when the page shows again a
- * poll runs at once and the rhythm resumes. Only one tick runs at a time.
+ * A `Poll` of `@lumino/polling` as the extension uses it: not started until
+ * `start()`, backing off on failures, on standby while the page is hidden
+ * (`'when-hidden'`, no lingering tick), and polling at once when the page
+ * shows again so the figures are fresh when someone looks.
  */
-export class Poller {
-  constructor(options: IPollerOptions) {
-    this._tick = options.tick;
-    this._interval = floorRefreshRate(options.interval ?? DEFAULT_REFRESH_MS);
-    this._maxInterval = options.maxInterval ?? MAX_BACKOFF_MS;
-    this._document =
-      options.document === undefined
-        ? typeof document === 'undefined'
-          ? null
-          : document
-        : options.document;
-    if (this._document) {
-      this._document.addEventListener(
-        'visibilitychange',
-        this._onVisibilityChange
-      );
+export class PowerPoll extends Poll<void, unknown, 'standby'> {
+  constructor(options: IPowerPollOptions) {
+    super({
+      auto: false,
+      factory: options.factory,
+      frequency: pollFrequency(options.interval, options.maxBackoff),
+      linger: 0,
+      name: options.name,
+      standby: 'when-hidden'
+    });
+    this._maxBackoff = options.maxBackoff ?? MAX_BACKOFF_MS;
+    if (typeof document !== 'undefined') {
+      document.addEventListener('visibilitychange', this._onVisibility);
     }
   }
 
-  /** The normal wait between polls, in ms. Setting it floors it and reschedules. */
+  /** Whether the poll runs (started and not stopped or disposed). */
+  get isRunning(): boolean {
+    const phase = this.state.phase;
+    return phase !== 'constructed' && phase !== 'stopped' && phase !== 'disposed';
+  }
+
+  /** The normal wait between polls, in ms. */
   get interval(): number {
-    return this._interval;
+    return this.frequency.interval;
   }
+
+  /** A new interval (floored); a running poll polls now and keeps the new rhythm. */
   set interval(ms: number) {
-    const value = floorRefreshRate(ms);
-    if (value === this._interval) {
+    const frequency = pollFrequency(ms, this._maxBackoff);
+    if (frequency.interval === this.frequency.interval) {
       return;
     }
-    this._interval = value;
-    if (this._timer !== null) {
-      this._schedule();
+    this.frequency = frequency;
+    if (this.isRunning) {
+      // Lumino keeps the tick already scheduled: replace it by one now.
+      void this.refresh();
     }
   }
 
-  /** How many polls failed in a row. */
-  get failures(): number {
-    return this._failures;
-  }
-
-  /** The wait before the next poll, in ms: the interval, or more while failing. */
-  get delay(): number {
-    if (this._failures === 0) {
-      return this._interval;
+  /**
+   * Lumino draws the wait after a failure between `interval` and the last
+   * wait × growth; after an immediate tick (start, refresh) the last wait is
+   * 0 and the draw lands below `interval`. A failing server is never asked
+   * sooner than a working one.
+   */
+  schedule(
+    next: Partial<
+      IPoll.State<void, unknown, 'standby'> & {
+        cancel: (last: IPoll.State<void, unknown, 'standby'>) => boolean;
+      }
+    > = {}
+  ): Promise<void> {
+    if (
+      next.phase === 'rejected' &&
+      typeof next.interval === 'number' &&
+      next.interval < this.frequency.interval
+    ) {
+      next = { ...next, interval: this.frequency.interval };
     }
-    const backoff = this._interval * Math.pow(2, this._failures);
-    return Math.min(Math.max(this._maxInterval, this._interval), backoff);
-  }
-
-  /** Whether the poller is started (it may still be waiting for the page to show). */
-  get isStarted(): boolean {
-    return this._started;
-  }
-
-  /** Whether a poll is scheduled: started, visible, not disposed. */
-  get isScheduled(): boolean {
-    return this._timer !== null;
-  }
-
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
-  /** Start polling: one poll now (if the page is visible), then every interval. */
-  start(): void {
-    if (this._disposed || this._started) {
-      return;
-    }
-    this._started = true;
-    if (this._visible()) {
-      void this._run();
-    }
-  }
-
-  /** Stop polling; a poll in flight completes but schedules nothing. */
-  stop(): void {
-    this._started = false;
-    this._clear();
-  }
-
-  /** Poll now (if started and visible), then continue the rhythm from here. */
-  refresh(): Promise<void> {
-    if (!this._started || !this._visible()) {
-      return Promise.resolve();
-    }
-    return this._run();
+    return super.schedule(next);
   }
 
   dispose(): void {
-    if (this._disposed) {
-      return;
+    if (typeof document !== 'undefined') {
+      document.removeEventListener('visibilitychange', this._onVisibility);
     }
-    this._disposed = true;
-    this.stop();
-    if (this._document) {
-      this._document.removeEventListener(
-        'visibilitychange',
-        this._onVisibilityChange
-      );
-    }
+    super.dispose();
   }
 
-  private _visible(): boolean {
-    return !this._document || this._document.visibilityState !== 'hidden';
-  }
-
-  private _run(): Promise<void> {
-    if (this._inFlight) {
-      return this._inFlight;
-    }
-    this._clear();
-    this._inFlight = (async () => {
-      let ok: boolean;
-      try {
-        ok = (await this._tick()) !== false;
-      } catch (reason) {
-        ok = false;
-      }
-      this._failures = ok ? 0 : this._failures + 1;
-      this._inFlight = null;
-      if (this._started && !this._disposed && this._visible()) {
-        this._schedule();
-      }
-    })();
-    return this._inFlight;
-  }
-
-  private _schedule(): void {
-    this._clear();
-    this._timer = setTimeout(() => {
-      this._timer = null;
-      void this._run();
-    }, this.delay);
-  }
-
-  private _clear(): void {
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-      this._timer = null;
-    }
-  }
-
-  private _onVisibilityChange = (): void => {
-    if (!this._started || this._disposed) {
-      return;
-    }
-    if (this._visible()) {
-      // Back from hidden: show fresh numbers at once.
-      void this._run();
-    } else {
-      this._clear();
+  private _onVisibility = (): void => {
+    // Standby resumes at the next tick, up to one interval later; a page
+    // that shows again deserves current figures at once.
+    if (this.isRunning && document.visibilityState !== 'hidden') {
+      void this.refresh();
     }
   };
 
-  private _tick: () => Promise<boolean | void>;
-  private _interval: number;
-  private _maxInterval: number;
-  private _document: Document | null;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
-  private _inFlight: Promise<void> | null = null;
-  private _failures = 0;
-  private _started = false;
-  private _disposed = false;
+  private _maxBackoff: number;
+}
+
+/**
+ * Poll now if the poll runs, and resolve once that poll has been answered
+ * (lumino's `refresh()` resolves when the tick is only scheduled). A stopped
+ * poll stays stopped: lumino would start it.
+ */
+export async function refreshPoll(poll: PowerPoll): Promise<void> {
+  if (!poll.isRunning) {
+    return;
+  }
+  await poll.refresh();
+  await poll.tick.catch(() => undefined);
 }
 
 /**
@@ -238,8 +183,8 @@ export interface IPowerUsageModelOptions {
   refreshRate?: number;
   /** How many recent values to keep for the sparklines. */
   historyLength?: number;
+  /** The longest wait while the server keeps failing, in ms. */
   maxBackoff?: number;
-  document?: Document | null;
 }
 
 /** The latest power sample and a short history of recent values. */
@@ -247,11 +192,11 @@ export class PowerUsageModel {
   constructor(options: IPowerUsageModelOptions) {
     this._fetchSample = options.fetchSample;
     this._historyLength = options.historyLength ?? SPARKLINE_LENGTH;
-    this._poller = new Poller({
-      tick: () => this._refresh(),
+    this._poll = new PowerPoll({
+      factory: () => this._pollOnce(),
       interval: options.refreshRate,
-      maxInterval: options.maxBackoff,
-      document: options.document
+      maxBackoff: options.maxBackoff,
+      name: 'jupyter-power-usage:sample'
     });
   }
 
@@ -279,16 +224,16 @@ export class PowerUsageModel {
     return this._error;
   }
 
-  get poller(): Poller {
-    return this._poller;
+  get poll(): PowerPoll {
+    return this._poll;
   }
 
   /** Refresh rate in ms; values below MIN_REFRESH_MS are raised to it. */
   get refreshRate(): number {
-    return this._poller.interval;
+    return this._poll.interval;
   }
   set refreshRate(ms: number) {
-    this._poller.interval = ms;
+    this._poll.interval = ms;
   }
 
   get cpu(): IPowerPart | null {
@@ -345,28 +290,45 @@ export class PowerUsageModel {
   }
 
   start(): void {
-    this._poller.start();
+    void this._poll.start();
   }
 
   stop(): void {
-    this._poller.stop();
+    void this._poll.stop();
   }
 
-  /** Poll now. */
+  /** Poll now (when started); resolves once that poll has been answered. */
   refresh(): Promise<void> {
-    return this._poller.refresh();
+    return refreshPoll(this._poll);
   }
 
   get isDisposed(): boolean {
-    return this._poller.isDisposed;
+    return this._disposed;
   }
 
   dispose(): void {
     if (this.isDisposed) {
       return;
     }
-    this._poller.dispose();
+    this._disposed = true;
+    this._poll.dispose();
     Signal.clearData(this);
+  }
+
+  /**
+   * The poll's factory: one request at a time (a refresh while one is in
+   * flight shares it), rejecting when the server failed so the poll backs off.
+   */
+  private _pollOnce(): Promise<void> {
+    if (!this._inFlight) {
+      this._inFlight = this._refresh().then(ok => {
+        this._inFlight = null;
+        if (!ok) {
+          throw new Error(this._error ?? this._unavailable?.error ?? 'unavailable');
+        }
+      });
+    }
+    return this._inFlight;
   }
 
   private async _refresh(): Promise<boolean> {
@@ -426,7 +388,9 @@ export class PowerUsageModel {
 
   private _fetchSample: () => Promise<SampleResult>;
   private _historyLength: number;
-  private _poller: Poller;
+  private _poll: PowerPoll;
+  private _inFlight: Promise<void> | null = null;
+  private _disposed = false;
   private _changed = new Signal<this, void>(this);
   private _status: Status = 'loading';
   private _sample: ISample | null = null;

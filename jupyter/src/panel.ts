@@ -20,7 +20,7 @@ import {
   formatTime
 } from './format';
 import { CarbonSettingsSync } from './carbon';
-import { Poller, PowerUsageModel } from './model';
+import { PowerPoll, PowerUsageModel } from './model';
 import { describeDiagnostics, isEstimated } from './topbar';
 import { IEnergy, IHistory, IHistoryPoint, IKernelRow } from './types';
 
@@ -33,7 +33,6 @@ export interface IPanelModelOptions {
   fetchHistory: (since?: number) => Promise<IHistory>;
   fetchKernels: () => Promise<IKernelRow[]>;
   refreshRate: number;
-  document?: Document | null;
 }
 
 /** History and per-kernel rows, fetched incrementally while the panel is open. */
@@ -41,14 +40,20 @@ export class PanelModel {
   constructor(options: IPanelModelOptions) {
     this._fetchHistory = options.fetchHistory;
     this._fetchKernels = options.fetchKernels;
-    this.poller = new Poller({
-      tick: () => this._refresh(),
+    this.poll = new PowerPoll({
+      factory: async () => {
+        const ok = await this._refresh();
+        if (!ok) {
+          // Rejecting makes the poll back off while the server fails.
+          throw new Error(this._error ?? 'error');
+        }
+      },
       interval: options.refreshRate,
-      document: options.document
+      name: 'jupyter-power-usage:panel'
     });
   }
 
-  readonly poller: Poller;
+  readonly poll: PowerPoll;
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -100,7 +105,7 @@ export class PanelModel {
   }
 
   dispose(): void {
-    this.poller.dispose();
+    this.poll.dispose();
     Signal.clearData(this);
   }
 
@@ -233,12 +238,12 @@ export class PowerPanel extends Widget {
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
-    this._panelModel.poller.start();
+    void this._panelModel.poll.start();
     this._ensurePlots();
   }
 
   protected onBeforeDetach(msg: Message): void {
-    this._panelModel.poller.stop();
+    void this._panelModel.poll.stop();
     super.onBeforeDetach(msg);
   }
 

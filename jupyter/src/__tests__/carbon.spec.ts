@@ -292,8 +292,7 @@ describe('EmissionsIndicator', () => {
   async function setup(put: (b: ICarbonSettingsBody) => Promise<CarbonPutResult>) {
     const model = new PowerUsageModel({
       fetchSample: async () => ({ kind: 'sample', sample }),
-      refreshRate: 1000,
-      document: null
+      refreshRate: 1000
     });
     const carbon = new CarbonSettingsSync({ put, log: { warn: jest.fn() } });
     const item = new EmissionsIndicator({

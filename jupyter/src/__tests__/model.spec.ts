@@ -1,23 +1,19 @@
 import {
   DEFAULT_REFRESH_MS,
+  MAX_BACKOFF_MS,
   MIN_REFRESH_MS,
-  Poller,
+  PowerPoll,
   PowerUsageModel,
   floorRefreshRate
 } from '../model';
 import { readSettings } from '../settings';
 import { ISample, SampleResult } from '../types';
 
-/** A page whose visibility the test controls. */
-class FakePage extends EventTarget {
-  visibilityState: DocumentVisibilityState = 'visible';
-  set(state: DocumentVisibilityState): void {
-    this.visibilityState = state;
-    this.dispatchEvent(new Event('visibilitychange'));
-  }
-  asDocument(): Document {
-    return this as unknown as Document;
-  }
+/** Make the real document hidden or visible, as a browser does when a tab is switched. */
+let pageState: DocumentVisibilityState = 'visible';
+function setPage(state: DocumentVisibilityState): void {
+  pageState = state;
+  document.dispatchEvent(new Event('visibilitychange'));
 }
 
 function sample(cpu: number | null, extra: Partial<ISample> = {}, time?: string): SampleResult {
@@ -33,13 +29,27 @@ function sample(cpu: number | null, extra: Partial<ISample> = {}, time?: string)
   return { kind: 'sample', sample: s };
 }
 
+let visibilitySpy: jest.SpyInstance;
+
 beforeEach(() => {
   jest.useFakeTimers();
+  visibilitySpy = jest
+    .spyOn(document, 'visibilityState', 'get')
+    .mockImplementation(() => pageState);
+  setPage('visible');
 });
 
 afterEach(() => {
+  setPage('visible');
+  visibilitySpy.mockRestore();
+  jest.restoreAllMocks();
   jest.useRealTimers();
 });
+
+/** The fake time of every call of a mock, in ms. */
+function callTimes(start: number, times: number[]): number[] {
+  return times.map(t => t - start);
+}
 
 describe('floorRefreshRate', () => {
   it('raises values below one second to one second', () => {
@@ -60,8 +70,7 @@ describe('floorRefreshRate', () => {
     expect(readSettings({ refreshRate: 200 }).refreshRate).toBe(1000);
     const model = new PowerUsageModel({
       fetchSample: async () => sample(1),
-      refreshRate: 50,
-      document: null
+      refreshRate: 50
     });
     expect(model.refreshRate).toBe(1000);
     model.refreshRate = 10;
@@ -72,156 +81,140 @@ describe('floorRefreshRate', () => {
   });
 });
 
-describe('Poller', () => {
-  it('polls at once, then every interval', async () => {
-    const tick = jest.fn(async () => true);
-    const poller = new Poller({ tick, interval: 2000, document: null });
-    poller.start();
+describe('PowerPoll', () => {
+  it('polls at once when started, then every interval', async () => {
+    const factory = jest.fn(async () => undefined);
+    const poll = new PowerPoll({ factory, interval: 2000, name: 'test' });
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(factory).not.toHaveBeenCalled();
+    void poll.start();
     await jest.advanceTimersByTimeAsync(0);
-    expect(tick).toHaveBeenCalledTimes(1);
+    expect(factory).toHaveBeenCalledTimes(1);
     await jest.advanceTimersByTimeAsync(1999);
-    expect(tick).toHaveBeenCalledTimes(1);
+    expect(factory).toHaveBeenCalledTimes(1);
     await jest.advanceTimersByTimeAsync(1);
-    expect(tick).toHaveBeenCalledTimes(2);
+    expect(factory).toHaveBeenCalledTimes(2);
     await jest.advanceTimersByTimeAsync(4000);
-    expect(tick).toHaveBeenCalledTimes(4);
-    poller.dispose();
+    expect(factory).toHaveBeenCalledTimes(4);
+    poll.dispose();
   });
 
-  it('backs off exponentially on errors, capped, and recovers on success', async () => {
+  it('backs off while the factory fails, capped, and recovers on success', async () => {
+    // Lumino draws each wait at random between the interval and the last
+    // wait times 3; the middle of that range makes the test repeatable.
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
     let fail = true;
-    const tick = jest.fn(async () => {
+    const calls: number[] = [];
+    const factory = jest.fn(async () => {
+      calls.push(Date.now());
       if (fail) {
         throw new Error('server down');
       }
     });
-    const poller = new Poller({ tick, interval: 1000, maxInterval: 8000, document: null });
-    poller.start();
-    await jest.advanceTimersByTimeAsync(0);
-    expect(tick).toHaveBeenCalledTimes(1);
-    expect(poller.failures).toBe(1);
-    expect(poller.delay).toBe(2000);
-    // Waits 2 s, then 4 s, then 8 s, then stays at the 8 s cap.
-    await jest.advanceTimersByTimeAsync(1999);
-    expect(tick).toHaveBeenCalledTimes(1);
-    await jest.advanceTimersByTimeAsync(1);
-    expect(tick).toHaveBeenCalledTimes(2);
-    expect(poller.delay).toBe(4000);
-    await jest.advanceTimersByTimeAsync(4000);
-    expect(tick).toHaveBeenCalledTimes(3);
-    expect(poller.delay).toBe(8000);
-    await jest.advanceTimersByTimeAsync(8000);
-    expect(tick).toHaveBeenCalledTimes(4);
-    expect(poller.delay).toBe(8000);
+    const poll = new PowerPoll({ factory, interval: 1000, name: 'test' });
+    const t0 = Date.now();
+    void poll.start();
+    // Ten minutes of a server that does not answer.
+    await jest.advanceTimersByTimeAsync(10 * 60 * 1000);
+    const gaps = callTimes(t0, calls).map((t, i, all) => (i ? t - all[i - 1] : t));
+    gaps.shift(); // the first call is at once
+    // At the 1 s rate that would be 600 requests.
+    expect(calls.length).toBeLessThan(25);
+    // Never sooner than the interval, growing, then held at the cap.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
+    for (let i = 1; i < gaps.length; i++) {
+      expect(gaps[i]).toBeGreaterThanOrEqual(gaps[i - 1]);
+    }
+    expect(Math.max(...gaps)).toBe(MAX_BACKOFF_MS);
+    expect(gaps[gaps.length - 1]).toBe(MAX_BACKOFF_MS);
+
+    // The server is back: the next try succeeds and the rhythm is the interval again.
     fail = false;
-    await jest.advanceTimersByTimeAsync(8000);
-    expect(tick).toHaveBeenCalledTimes(5);
-    expect(poller.failures).toBe(0);
-    expect(poller.delay).toBe(1000);
-    await jest.advanceTimersByTimeAsync(1000);
-    expect(tick).toHaveBeenCalledTimes(6);
-    poller.dispose();
+    const before = factory.mock.calls.length;
+    await jest.advanceTimersByTimeAsync(calls[calls.length - 1] + MAX_BACKOFF_MS - Date.now());
+    expect(factory).toHaveBeenCalledTimes(before + 1);
+    expect(poll.state.phase).toBe('reconnected');
+    await jest.advanceTimersByTimeAsync(999);
+    expect(factory).toHaveBeenCalledTimes(before + 1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(factory).toHaveBeenCalledTimes(before + 2);
+    poll.dispose();
   });
 
-  it('counts a tick resolving to false as a failure', async () => {
-    const poller = new Poller({ tick: async () => false, interval: 1000, document: null });
-    poller.start();
+  it('stands by while the page is hidden and polls at once when it shows again', async () => {
+    const factory = jest.fn(async () => undefined);
+    const poll = new PowerPoll({ factory, interval: 1000, name: 'test' });
+    void poll.start();
     await jest.advanceTimersByTimeAsync(0);
-    expect(poller.failures).toBe(1);
-    poller.dispose();
-  });
-
-  it('stops while the page is hidden and polls at once when it shows again', async () => {
-    const page = new FakePage();
-    const tick = jest.fn(async () => true);
-    const poller = new Poller({ tick, interval: 1000, document: page.asDocument() });
-    poller.start();
-    await jest.advanceTimersByTimeAsync(0);
-    expect(tick).toHaveBeenCalledTimes(1);
-    page.set('hidden');
-    expect(poller.isScheduled).toBe(false);
+    expect(factory).toHaveBeenCalledTimes(1);
+    setPage('hidden');
     await jest.advanceTimersByTimeAsync(60000);
-    expect(tick).toHaveBeenCalledTimes(1);
-    page.set('visible');
+    expect(factory).toHaveBeenCalledTimes(1);
+    expect(poll.isRunning).toBe(true);
+    setPage('visible');
     await jest.advanceTimersByTimeAsync(0);
-    expect(tick).toHaveBeenCalledTimes(2);
+    expect(factory).toHaveBeenCalledTimes(2);
     await jest.advanceTimersByTimeAsync(1000);
-    expect(tick).toHaveBeenCalledTimes(3);
-    poller.dispose();
+    expect(factory).toHaveBeenCalledTimes(3);
+    poll.dispose();
   });
 
   it('does not poll when started on a hidden page', async () => {
-    const page = new FakePage();
-    page.visibilityState = 'hidden';
-    const tick = jest.fn(async () => true);
-    const poller = new Poller({ tick, interval: 1000, document: page.asDocument() });
-    poller.start();
+    setPage('hidden');
+    const factory = jest.fn(async () => undefined);
+    const poll = new PowerPoll({ factory, interval: 1000, name: 'test' });
+    void poll.start();
     await jest.advanceTimersByTimeAsync(10000);
-    expect(tick).not.toHaveBeenCalled();
-    page.set('visible');
+    expect(factory).not.toHaveBeenCalled();
+    setPage('visible');
     await jest.advanceTimersByTimeAsync(0);
-    expect(tick).toHaveBeenCalledTimes(1);
-    poller.dispose();
+    expect(factory).toHaveBeenCalledTimes(1);
+    poll.dispose();
   });
 
-  it('follows the real document.visibilityState', async () => {
-    let state: DocumentVisibilityState = 'visible';
-    const spy = jest
-      .spyOn(document, 'visibilityState', 'get')
-      .mockImplementation(() => state);
-    const tick = jest.fn(async () => true);
-    const poller = new Poller({ tick, interval: 1000 });
-    poller.start();
+  it('takes a new interval at once and stops for good when disposed', async () => {
+    const factory = jest.fn(async () => undefined);
+    const poll = new PowerPoll({ factory, interval: 5000, name: 'test' });
+    void poll.start();
     await jest.advanceTimersByTimeAsync(0);
-    state = 'hidden';
-    document.dispatchEvent(new Event('visibilitychange'));
-    await jest.advanceTimersByTimeAsync(5000);
-    expect(tick).toHaveBeenCalledTimes(1);
-    state = 'visible';
-    document.dispatchEvent(new Event('visibilitychange'));
+    poll.interval = 1000;
+    expect(poll.interval).toBe(1000);
     await jest.advanceTimersByTimeAsync(0);
-    expect(tick).toHaveBeenCalledTimes(2);
-    poller.dispose();
-    spy.mockRestore();
-  });
-
-  it('reschedules with a new interval and stops for good when disposed', async () => {
-    const tick = jest.fn(async () => true);
-    const poller = new Poller({ tick, interval: 5000, document: null });
-    poller.start();
-    await jest.advanceTimersByTimeAsync(0);
-    poller.interval = 1000;
+    expect(factory).toHaveBeenCalledTimes(2);
     await jest.advanceTimersByTimeAsync(1000);
-    expect(tick).toHaveBeenCalledTimes(2);
-    poller.dispose();
+    expect(factory).toHaveBeenCalledTimes(3);
+    poll.interval = 200;
+    expect(poll.interval).toBe(MIN_REFRESH_MS);
+    poll.dispose();
     await jest.advanceTimersByTimeAsync(10000);
-    expect(tick).toHaveBeenCalledTimes(2);
-    poller.start();
+    expect(factory).toHaveBeenCalledTimes(3);
+    void poll.start();
+    setPage('visible');
     await jest.advanceTimersByTimeAsync(10000);
-    expect(tick).toHaveBeenCalledTimes(2);
+    expect(factory).toHaveBeenCalledTimes(3);
   });
 
-  it('never runs two ticks at once', async () => {
-    let resolve: () => void = () => undefined;
-    const tick = jest.fn(
-      () => new Promise<void>(r => {
-        resolve = r;
-      })
-    );
-    const poller = new Poller({ tick, interval: 1000, document: null });
-    poller.start();
-    void poller.refresh();
-    void poller.refresh();
-    expect(tick).toHaveBeenCalledTimes(1);
-    resolve();
+  it('stays stopped when stopped, whatever the page or the interval does', async () => {
+    const factory = jest.fn(async () => undefined);
+    const poll = new PowerPoll({ factory, interval: 1000, name: 'test' });
+    void poll.start();
     await jest.advanceTimersByTimeAsync(0);
-    poller.dispose();
+    void poll.stop();
+    poll.interval = 2000;
+    setPage('hidden');
+    setPage('visible');
+    await jest.advanceTimersByTimeAsync(10000);
+    expect(factory).toHaveBeenCalledTimes(1);
+    void poll.start();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(factory).toHaveBeenCalledTimes(2);
+    poll.dispose();
   });
 });
 
 describe('PowerUsageModel', () => {
   function makeModel(fetchSample: () => Promise<SampleResult>, historyLength = 60) {
-    return new PowerUsageModel({ fetchSample, refreshRate: 1000, historyLength, document: null });
+    return new PowerUsageModel({ fetchSample, refreshRate: 1000, historyLength });
   }
 
   it('holds the sample and emits changed', async () => {
@@ -288,9 +281,10 @@ describe('PowerUsageModel', () => {
     expect(model.nothingMeasured).toBe(true);
     expect(model.unavailable?.error).toBe('no sensor');
     expect(model.diagnostics[0].reason).toBe('permission');
-    expect(model.poller.delay).toBe(2000);
-    await jest.advanceTimersByTimeAsync(1000);
-    expect(fetch).toHaveBeenCalledTimes(1);
+    // Asking again at the normal rate will not help: the poll backs off.
+    expect(model.poll.state.phase).toBe('rejected');
+    await jest.advanceTimersByTimeAsync(60000);
+    expect(fetch.mock.calls.length).toBeLessThan(20);
     model.dispose();
   });
 
@@ -309,9 +303,9 @@ describe('PowerUsageModel', () => {
     expect(model.status).toBe('error');
     expect(model.error).toBe('Failed to fetch');
     expect(model.sample?.cpu?.usage).toBe(5);
-    expect(model.poller.failures).toBe(1);
+    expect(model.poll.state.phase).toBe('rejected');
     fail = false;
-    await jest.advanceTimersByTimeAsync(2000);
+    await jest.advanceTimersByTimeAsync(MAX_BACKOFF_MS);
     expect(model.status).toBe('ok');
     expect(model.error).toBeNull();
     model.dispose();
@@ -346,6 +340,38 @@ describe('PowerUsageModel', () => {
     model.stop();
     await jest.advanceTimersByTimeAsync(10000);
     expect(fetch).toHaveBeenCalledTimes(1);
+    model.dispose();
+  });
+
+  it('never runs two requests at once: a refresh shares the one in flight', async () => {
+    let resolve: (r: SampleResult) => void = () => undefined;
+    const fetch = jest.fn(
+      () =>
+        new Promise<SampleResult>(r => {
+          resolve = r;
+        })
+    );
+    const model = makeModel(fetch);
+    model.start();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const refreshed = model.refresh();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    resolve(sample(3));
+    await jest.advanceTimersByTimeAsync(0);
+    await refreshed;
+    expect(model.cpu?.usage).toBe(3);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    model.dispose();
+  });
+
+  it('does not start polling on a refresh before start', async () => {
+    const fetch = jest.fn(async () => sample(1));
+    const model = makeModel(fetch);
+    await model.refresh();
+    await jest.advanceTimersByTimeAsync(10000);
+    expect(fetch).not.toHaveBeenCalled();
     model.dispose();
   });
 });

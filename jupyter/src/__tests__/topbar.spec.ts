@@ -16,8 +16,7 @@ async function setup(r: SampleResult) {
   result = r;
   const model = new PowerUsageModel({
     fetchSample: async () => result,
-    refreshRate: 1000,
-    document: null
+    refreshRate: 1000
   });
   const settings = new SettingsState();
   const opened = jest.fn();
