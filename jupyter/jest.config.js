@@ -13,5 +13,12 @@ module.exports = {
   },
   setupFiles: ['<rootDir>/jest.setup.js'],
   moduleFileExtensions: ['ts', 'tsx', 'js', 'json'],
-  collectCoverageFrom: ['src/model.ts', 'src/format.ts', 'src/settings.ts', 'src/topbar.ts']
+  collectCoverageFrom: [
+    'src/model.ts',
+    'src/format.ts',
+    'src/settings.ts',
+    'src/topbar.ts',
+    'src/diagnostics.ts',
+    'src/panel.ts'
+  ]
 };

@@ -156,3 +156,47 @@ export function formatTime(iso: string | null | undefined): string {
   }
   return date.toLocaleString();
 }
+
+/**
+ * The year an intensity is the annual average of, or null. The engine dates
+ * an annual figure (the country table, `source` "table") to 1 January 00:00
+ * UTC of its year and marks it `estimated`; a live provider's figure carries
+ * the provider's own data time and is a figure of that moment.
+ */
+export function annualAverageYear(emissions: {
+  source?: string;
+  time?: string | null;
+  estimated?: boolean;
+}): number | null {
+  if (!emissions.time) {
+    return null;
+  }
+  const date = new Date(emissions.time);
+  if (isNaN(date.getTime())) {
+    return null;
+  }
+  const yearStart =
+    date.getUTCMonth() === 0 &&
+    date.getUTCDate() === 1 &&
+    date.getUTCHours() === 0 &&
+    date.getUTCMinutes() === 0 &&
+    date.getUTCSeconds() === 0 &&
+    date.getUTCMilliseconds() === 0;
+  if (emissions.source === 'table' || (emissions.estimated === true && yearStart)) {
+    return date.getUTCFullYear();
+  }
+  return null;
+}
+
+/**
+ * When an intensity was valid: "2024 annual average" for a yearly figure,
+ * else the data time in the browser's local date and time.
+ */
+export function formatIntensityTime(emissions: {
+  source?: string;
+  time?: string | null;
+  estimated?: boolean;
+}): string {
+  const year = annualAverageYear(emissions);
+  return year !== null ? `${year} annual average` : formatTime(emissions.time);
+}

@@ -198,8 +198,11 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
           void tracker.add(current);
         }
         if (!current.isAttached) {
-          // Notebook 7 keeps one widget in its main area: use its bottom panel there.
-          app.shell.add(current, labShell ? 'main' : 'down');
+          // JupyterLab: a tab in the main area. Notebook 7's main area holds the
+          // page's one document and refuses a second widget; its bottom area
+          // is a strip too low for the charts. The right side panel is beside
+          // the document, full height, and resizable.
+          app.shell.add(current, labShell ? 'main' : 'right', { rank: 1000 });
         }
         app.shell.activateById(current.id);
         return current;

@@ -16,12 +16,13 @@ import {
   formatMass,
   formatNumber,
   formatPercent,
-  formatPower,
-  formatTime
+  formatIntensityTime,
+  formatPower
 } from './format';
 import { CarbonSettingsSync } from './carbon';
 import { PowerPoll, PowerUsageModel } from './model';
-import { describeDiagnostics, isEstimated } from './topbar';
+import { estimateProblem, renderDiagnostics } from './diagnostics';
+import { isEstimated } from './topbar';
 import { IEnergy, IHistory, IHistoryPoint, IKernelRow } from './types';
 
 /** How much history the panel asks for when it opens, in seconds. */
@@ -433,9 +434,11 @@ export class PowerPanel extends Widget {
     const box = this._summary;
     box.textContent = '';
     if (model.status === 'unavailable' || model.nothingMeasured) {
-      el('p', 'jp-PowerUsage-why', box,
-        (model.unavailable?.error ?? 'Power cannot be measured on this machine.') +
-        '\n' + describeDiagnostics(model.diagnostics));
+      renderDiagnostics(
+        box,
+        model.diagnostics,
+        model.unavailable?.error ?? 'Power cannot be measured on this machine.'
+      );
       return;
     }
     if (!s) {
@@ -473,7 +476,7 @@ export class PowerPanel extends Widget {
     }
     if (s.emissions) {
       const em = s.emissions;
-      const where = [em.source ?? MISSING, em.zone, em.basis, formatTime(em.time)]
+      const where = [em.source ?? MISSING, em.zone, em.basis, formatIntensityTime(em)]
         .filter(Boolean)
         .join(', ');
       const flags = [em.estimated ? 'estimated' : '', em.stale ? 'stale: last value of a provider that failed' : '']
@@ -484,9 +487,8 @@ export class PowerPanel extends Widget {
     } else {
       add('Emissions so far', MISSING, 'no carbon intensity on the server yet');
     }
-    if (s.diagnostics?.length) {
-      el('p', 'jp-PowerUsage-why', box, `Not measured:\n${describeDiagnostics(s.diagnostics)}`);
-    }
+    // Problems in the warning colour; sensors this machine does not have, quietly.
+    renderDiagnostics(box, s.diagnostics, estimateProblem(s));
   }
 
   private _model: PowerUsageModel;

@@ -10,14 +10,17 @@ import {
   formatIntensity,
   formatMass,
   formatNumber,
+  formatIntensityTime,
   formatPercent,
-  formatPower,
-  formatTime
+  formatPower
 } from './format';
 import { CarbonSettingsSync } from './carbon';
+import { describeDiagnostics } from './diagnostics';
 import { PowerUsageModel } from './model';
 import { SettingsState } from './settings';
-import { IDiagnostic, IEmissions, IPowerPart } from './types';
+import { IEmissions, IPowerPart } from './types';
+
+export { describeDiagnostics } from './diagnostics';
 
 /** Usage above this share of the limit turns the bar orange. */
 export const WARN_RATIO = 0.7;
@@ -29,21 +32,6 @@ const SPARK_W = 60;
 const SPARK_H = 16;
 
 export type PowerKind = 'cpu' | 'gpu';
-
-/** One line per diagnostic: what is missing, why, and how to fix it. */
-export function describeDiagnostics(diagnostics: IDiagnostic[]): string {
-  if (!diagnostics.length) {
-    return 'The server gave no reason.';
-  }
-  return diagnostics
-    .map(d => {
-      const head = [d.sensor, d.reason ? `(${d.reason})` : '']
-        .filter(Boolean)
-        .join(' ');
-      return `• ${head}${head && d.message ? ': ' : ''}${d.message ?? ''}`;
-    })
-    .join('\n');
-}
 
 /** Whether a part's figure is modelled rather than measured. */
 export function isEstimated(part: IPowerPart | null | undefined): boolean {
@@ -357,7 +345,7 @@ export function emissionsTooltip(input: IEmissionsTooltipInput): string {
     if (e.basis) {
       lines.push(`Basis: ${BASIS_NOTES[e.basis] ?? e.basis}`);
     }
-    lines.push(`Data time: ${formatTime(e.time)}`);
+    lines.push(`Data time: ${formatIntensityTime(e)}`);
     if (e.stale) {
       lines.push(
         'Stale: the provider could not be reached lately; its last value is used.'

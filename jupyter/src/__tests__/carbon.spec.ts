@@ -253,6 +253,20 @@ describe('emissions tooltip', () => {
     expect(text).toContain('PUE: 1.40');
   });
 
+  it('names the country table\'s yearly figure "2024 annual average", not a date', () => {
+    const text = emissionsTooltip({
+      emissions: {
+        ...live,
+        source: 'table',
+        basis: 'lifecycle',
+        time: '2024-01-01T00:00:00.000Z',
+        estimated: true
+      }
+    });
+    expect(text.split('\n')).toContain('Data time: 2024 annual average');
+    expect(text).not.toContain(new Date('2024-01-01T00:00:00.000Z').toLocaleString());
+  });
+
   it('explains a missing figure and carries the settings message', () => {
     const text = emissionsTooltip({
       emissions: null,

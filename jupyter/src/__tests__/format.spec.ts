@@ -1,6 +1,8 @@
 import {
   MISSING,
+  annualAverageYear,
   formatEnergy,
+  formatIntensityTime,
   formatIntensity,
   formatMass,
   formatNumber,
@@ -102,5 +104,42 @@ describe('other formats', () => {
     expect(formatTime('2026-11-25T12:00:00.000Z')).not.toBe(MISSING);
     expect(formatTime('not a date')).toBe(MISSING);
     expect(formatTime(null)).toBe(MISSING);
+  });
+});
+
+describe('formatIntensityTime', () => {
+  // The country table's figure as the engine writes it (tests/golden/*.json).
+  const table = {
+    source: 'table',
+    zone: 'FR',
+    basis: 'lifecycle',
+    time: '2024-01-01T00:00:00.000Z',
+    estimated: true
+  };
+
+  it('says "2024 annual average" for a yearly country figure, not a date', () => {
+    expect(annualAverageYear(table)).toBe(2024);
+    expect(formatIntensityTime(table)).toBe('2024 annual average');
+    expect(formatIntensityTime(table)).not.toMatch(/1\/1\/2024|12:00:00/);
+  });
+
+  it('knows a yearly figure by its time at the start of a year when it is estimated', () => {
+    expect(formatIntensityTime({ source: 'other', time: '2023-01-01T00:00:00Z', estimated: true })).toBe(
+      '2023 annual average'
+    );
+  });
+
+  it('gives a live provider figure its data time', () => {
+    const live = { source: 'rte', time: '2026-11-25T12:00:00.000Z', estimated: false };
+    expect(annualAverageYear(live)).toBeNull();
+    expect(formatIntensityTime(live)).toBe(formatTime(live.time));
+    // A live figure that happens to fall on New Year's midnight is still a moment.
+    const midnight = { source: 'gb', time: '2026-01-01T00:00:00.000Z', estimated: false };
+    expect(formatIntensityTime(midnight)).toBe(formatTime(midnight.time));
+  });
+
+  it('shows a dash when there is no time', () => {
+    expect(formatIntensityTime({ source: 'constant', time: null, estimated: true })).toBe(MISSING);
+    expect(formatIntensityTime({ source: 'table', time: 'garbage' })).toBe(MISSING);
   });
 });

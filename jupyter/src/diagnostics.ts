@@ -1,0 +1,114 @@
+/**
+ * What the engine reports about sensors it does not use, split by what it
+ * means to the person looking: a problem (no permission, a sensor that fails
+ * or cannot be used, a CPU figure that is only estimated) is shown as one, in
+ * the warning colour; a sensor that is simply not on this machine (no NVIDIA
+ * driver on a machine without a GPU, no hwmon) is listed quietly, because
+ * nothing is wrong and nothing needs fixing.
+ */
+import { IDiagnostic, ISample } from './types';
+
+export interface IDiagnosticGroups {
+  /** Sensors that are there but cannot be read or fail: each says how to fix it. */
+  problems: IDiagnostic[];
+  /** Sensors the machine does not have (reason `absent`). */
+  notFound: IDiagnostic[];
+}
+
+/** Split diagnostics: `absent` is "not found", every other reason is a problem. */
+export function groupDiagnostics(
+  diagnostics: readonly IDiagnostic[] | null | undefined
+): IDiagnosticGroups {
+  const groups: IDiagnosticGroups = { problems: [], notFound: [] };
+  for (const d of diagnostics ?? []) {
+    (d.reason === 'absent' ? groups.notFound : groups.problems).push(d);
+  }
+  return groups;
+}
+
+/** One line per diagnostic: what is missing, why, and how to fix it. */
+export function describeDiagnostics(diagnostics: readonly IDiagnostic[]): string {
+  if (!diagnostics.length) {
+    return 'The server gave no reason.';
+  }
+  return diagnostics
+    .map(d => {
+      const head = [d.sensor, d.reason ? `(${d.reason})` : '']
+        .filter(Boolean)
+        .join(' ');
+      return `• ${head}${head && d.message ? ': ' : ''}${d.message ?? ''}`;
+    })
+    .join('\n');
+}
+
+/** A not-found sensor in the quiet list: its name and what was looked for. */
+export function describeNotFound(d: IDiagnostic): string {
+  const name = d.sensor || 'sensor';
+  return d.message ? `${name}: ${d.message}` : name;
+}
+
+/** The problem to show when the CPU figure is modelled, not measured; null when it is measured. */
+export function estimateProblem(sample: ISample | null | undefined): string | null {
+  if (sample?.cpu?.source !== 'estimate') {
+    return null;
+  }
+  const basis = typeof sample.cpu.basis === 'string' ? ` (${sample.cpu.basis})` : '';
+  return (
+    `CPU power is estimated${basis}, not measured: no power sensor of this ` +
+    'machine can be read by this server.'
+  );
+}
+
+function add<K extends keyof HTMLElementTagNameMap>(
+  parent: HTMLElement,
+  tag: K,
+  className: string,
+  text?: string
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) {
+    node.className = className;
+  }
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  parent.appendChild(node);
+  return node;
+}
+
+/**
+ * Render the diagnostics into `parent`: a problems block (warning colour)
+ * when there is a problem or a headline, and a muted "Not found" list.
+ * `headline` is a problem of its own (the CPU is estimated, nothing can be
+ * measured) shown first.
+ */
+export function renderDiagnostics(
+  parent: HTMLElement,
+  diagnostics: readonly IDiagnostic[] | null | undefined,
+  headline: string | null = null
+): void {
+  const { problems, notFound } = groupDiagnostics(diagnostics);
+  if (headline || problems.length) {
+    const box = add(parent, 'div', 'jp-PowerUsage-problems');
+    if (headline) {
+      add(box, 'p', 'jp-PowerUsage-problemHeadline', headline);
+    }
+    if (problems.length) {
+      const list = add(box, 'ul', 'jp-PowerUsage-problemList');
+      for (const d of problems) {
+        const item = add(list, 'li', '', describeDiagnostics([d]).replace(/^• /, ''));
+        item.dataset.sensor = d.sensor ?? '';
+        item.dataset.reason = d.reason ?? '';
+      }
+    }
+  }
+  if (notFound.length) {
+    const box = add(parent, 'div', 'jp-PowerUsage-notFound');
+    add(box, 'span', 'jp-PowerUsage-notFoundTitle', 'Not found on this machine');
+    const list = add(box, 'ul', '');
+    for (const d of notFound) {
+      const item = add(list, 'li', '', describeNotFound(d));
+      item.dataset.sensor = d.sensor ?? '';
+    }
+  }
+}
