@@ -1,8 +1,8 @@
 /**
  * The "Power Usage" panel: power over time (CPU, DRAM, GPU) and cumulative
  * energy from the history endpoint, drawn with uPlot, the current figures of
- * the scope, and energy per notebook/kernel. It polls only while open and
- * while the page is visible.
+ * the scope, and energy per notebook/kernel. It polls only while it is shown
+ * and while the page is visible.
  */
 import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -237,9 +237,14 @@ export class PowerPanel extends Widget {
     super.dispose();
   }
 
+  // The history is polled only while the panel can be seen: a background tab
+  // in JupyterLab, or Notebook 7's side panel closed with its button, is
+  // hidden but still attached.
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
-    void this._panelModel.poll.start();
+    if (this.isVisible) {
+      void this._panelModel.poll.start();
+    }
     this._ensurePlots();
   }
 
@@ -250,8 +255,14 @@ export class PowerPanel extends Widget {
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
+    void this._panelModel.poll.start();
     this._ensurePlots();
     this._resizePlots();
+  }
+
+  protected onBeforeHide(msg: Message): void {
+    void this._panelModel.poll.stop();
+    super.onBeforeHide(msg);
   }
 
   protected onResize(msg: Widget.ResizeMessage): void {

@@ -3,6 +3,9 @@
  * sensors the machine does not have quietly, and a yearly intensity named as
  * such. The panel is not attached, so no chart is drawn (uPlot needs layout).
  */
+import { MessageLoop } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+
 import { PowerUsageModel } from '../model';
 import { PanelModel, PowerPanel } from '../panel';
 import { ISample } from '../types';
@@ -94,5 +97,34 @@ describe('PowerPanel summary', () => {
     expect(problems?.textContent).not.toContain('nvml');
     expect(panel.node.querySelectorAll('.jp-PowerUsage-notFound li')).toHaveLength(3);
     panel.dispose();
+  });
+});
+
+describe('PowerPanel history polling', () => {
+  it('polls the history only while the panel is shown', async () => {
+    const model = new PowerUsageModel({
+      fetchSample: async () => ({ kind: 'sample', sample: measured }),
+      refreshRate: 1000
+    });
+    const fetchHistory = jest.fn(async () => ({ samples: [] }));
+    const panelModel = new PanelModel({ fetchHistory, fetchKernels: async () => [], refreshRate: 1000 });
+    const panel = new PowerPanel(model, panelModel);
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(fetchHistory).not.toHaveBeenCalled();
+    // Shown (a tab brought to front, Notebook 7's side panel opened).
+    MessageLoop.sendMessage(panel, Widget.Msg.AfterShow);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(fetchHistory).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(fetchHistory).toHaveBeenCalledTimes(3);
+    // Hidden (a background tab, the side panel closed with its button).
+    MessageLoop.sendMessage(panel, Widget.Msg.BeforeHide);
+    await jest.advanceTimersByTimeAsync(60000);
+    expect(fetchHistory).toHaveBeenCalledTimes(3);
+    MessageLoop.sendMessage(panel, Widget.Msg.AfterShow);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(fetchHistory).toHaveBeenCalledTimes(4);
+    panel.dispose();
+    model.dispose();
   });
 });
