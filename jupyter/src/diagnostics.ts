@@ -44,7 +44,11 @@ export function describeDiagnostics(diagnostics: readonly IDiagnostic[]): string
 /** A not-found sensor in the quiet list: its name and what was looked for. */
 export function describeNotFound(d: IDiagnostic): string {
   const name = d.sensor || 'sensor';
-  return d.message ? `${name}: ${d.message}` : name;
+  if (!d.message) {
+    return name;
+  }
+  // Most engine messages already start with the sensor's name.
+  return d.message.startsWith(`${name}:`) ? d.message : `${name}: ${d.message}`;
 }
 
 /** The problem to show when the CPU figure is modelled, not measured; null when it is measured. */

@@ -44,8 +44,8 @@ describe('renderDiagnostics', () => {
     expect(quiet?.textContent).toContain('Not found on this machine');
     const items = Array.from(quiet!.querySelectorAll('li')).map(li => li.textContent);
     expect(items).toEqual([
-      'perf: perf: no power event could be opened',
-      'hwmon: hwmon: no class/hwmon in sysfs',
+      'perf: no power event could be opened',
+      'hwmon: no class/hwmon in sysfs',
       'nvml: no NVIDIA driver (libnvidia-ml.so.1 not found)'
     ]);
     // Nothing in the warning style names a sensor that is simply absent.

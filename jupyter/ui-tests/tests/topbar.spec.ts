@@ -69,6 +69,33 @@ test.describe('Power Usage in JupyterLab', () => {
     await keepScreenshot(page, testInfo, 'panel');
   });
 
+  test('sensors the machine does not have are listed quietly, not as problems', async ({ page }, testInfo) => {
+    // The fixture machine has RAPL but no NVIDIA driver, hwmon or perf PMU:
+    // the CPU is measured, so nothing there is a problem.
+    await page.keyboard.press('Control+Shift+C');
+    const palette = page.locator('#command-palette');
+    await palette.locator('input').fill('Power Usage');
+    await palette.locator('.lm-CommandPalette-item', { hasText: 'Power Usage' }).first().click();
+    const panel = page.locator('.jp-PowerUsage-panel');
+    await expect(panel.locator('.jp-PowerUsage-figures')).toContainText('source rapl');
+    const quiet = panel.locator('.jp-PowerUsage-notFound');
+    await expect(quiet).toBeVisible();
+    await expect(quiet).toContainText('Not found on this machine');
+    await expect(quiet.locator('li[data-sensor="nvml"]')).toContainText('NVIDIA');
+    await expect(panel.locator('.jp-PowerUsage-problems')).toHaveCount(0);
+    // Muted, not the warning colour.
+    const colours = await quiet.evaluate(node => {
+      const probe = document.createElement('span');
+      probe.style.color = 'var(--jp-warn-color1)';
+      document.body.appendChild(probe);
+      const warn = getComputedStyle(probe).color;
+      probe.remove();
+      return { list: getComputedStyle(node).color, warn };
+    });
+    expect(colours.list).not.toBe(colours.warn);
+    await keepScreenshot(page, testInfo, 'panel-not-found');
+  });
+
   test('changing the cpu.label setting changes the label', async ({ page }, testInfo) => {
     const label = page.locator(`${CPU} .jp-PowerUsage-label`);
     await expect(label).toHaveText('CPU Power');
@@ -121,6 +148,44 @@ test.describe('Power Usage in Notebook 7', () => {
     await expect(nb7.locator(CPU)).toBeVisible();
     await expect(nb7.locator(`${CPU} .jp-PowerUsage-value`)).toHaveText(/\d/);
     await keepScreenshot(nb7, testInfo, 'notebook7-notebook');
+    await nb7.close();
+  });
+
+  test('the panel opens beside the notebook, full height, where it can be read', async ({ page, context, baseURL, tmpPath }, testInfo) => {
+    // With a kernelspec the notebook starts its kernel without asking (no modal dialog).
+    const metadata = {
+      kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' }
+    };
+    await page.contents.uploadContent(
+      JSON.stringify({ cells: [], metadata, nbformat: 4, nbformat_minor: 5 }),
+      'text',
+      `${tmpPath}/nb7-panel.ipynb`
+    );
+    const nb7 = await context.newPage();
+    await nb7.setViewportSize({ width: 1440, height: 900 });
+    await nb7.goto(`${baseURL}/notebooks/${tmpPath}/nb7-panel.ipynb`);
+    await expect(nb7.locator('.jp-NotebookPanel')).toBeVisible();
+    // A click on the emissions item opens the panel.
+    await expect(nb7.locator(`${EMISSIONS} .jp-PowerUsage-value`)).toHaveText(/\d/);
+    await nb7.locator(`${EMISSIONS} .jp-PowerUsage-main`).click();
+
+    const panel = nb7.locator('.jp-PowerUsage-panel');
+    await expect(panel).toBeVisible();
+    // In Notebook 7's right side panel, beside the notebook, which stays open.
+    await expect(nb7.locator('#jp-right-stack .jp-PowerUsage-panel')).toBeVisible();
+    await expect(nb7.locator('#main-panel .jp-NotebookPanel')).toBeVisible();
+    const box = await panel.boundingBox();
+    const notebook = await nb7.locator('#main-panel').boundingBox();
+    expect(box).not.toBeNull();
+    expect(notebook).not.toBeNull();
+    // Not a strip below the notebook: the panel is beside it and most of the window high.
+    expect(box!.x).toBeGreaterThanOrEqual(notebook!.x + notebook!.width - 1);
+    expect(box!.height).toBeGreaterThan(0.6 * 900);
+    expect(box!.width).toBeGreaterThanOrEqual(300);
+    await expect(panel.locator('.jp-PowerUsage-figures')).toContainText('CPU');
+    await expect(panel.locator('.jp-PowerUsage-powerChart .uplot canvas').first()).toBeVisible();
+    await expect(panel).toHaveAttribute('data-points', /^[1-9]\d*$/);
+    await keepScreenshot(nb7, testInfo, 'notebook7-panel');
     await nb7.close();
   });
 });
