@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from . import carbon
+from .handoff import KernelHandoff
 
 try:  # the binding; a missing one is reported by the endpoints, not a crash of the server
     import jpu
@@ -82,6 +83,8 @@ class PowerService:
         # Carbon: the front end's settings in force (None: the server's), and the merge result.
         self.client_carbon: dict | None = None
         self.carbon_settings, self.carbon_ignored, self.token_origin = carbon.merge(config, None)
+        # What this server's kernels measure with (handoff.py): the same roots and carbon.
+        self.handoff = KernelHandoff(config, log, self.pid)
 
     # ---- life cycle -------------------------------------------------------------------------
 
@@ -89,6 +92,7 @@ class PowerService:
         """Build and start the engine; on failure record why instead of raising."""
         cfg = self.config
         self._check_daemon_socket()
+        self.handoff.start(self.carbon_settings)
         if jpu is None:
             self._fail(f"the jpu engine binding is not importable: {_JPU_IMPORT_ERROR}")
             return
@@ -196,6 +200,7 @@ class PowerService:
             ignored,
             token_origin,
         )
+        self.handoff.update(settings)
         self.log.info(
             "jupyter_power_usage: carbon settings from %s: provider %s, country %s",
             "the browser" if client else "the server",
@@ -244,6 +249,7 @@ class PowerService:
 
     def stop(self) -> None:
         self._release_log()
+        self.handoff.stop()
         engine, self.engine = self.engine, None
         if engine is None:
             return

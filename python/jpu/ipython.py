@@ -5,7 +5,8 @@ while it ran, the average power and the CO2-equivalent, with where the carbon in
 from. The cell's own output comes first; the magic returns nothing (the cell's last value is
 displayed as usual). Carbon settings: ``--country FR``, ``--provider``, ``--intensity``,
 ``--pue``, else the environment (JPU_COUNTRY, JPU_CARBON_PROVIDER, JPU_CARBON_INTENSITY, JPU_PUE,
-JPU_EMAPS_TOKEN).
+JPU_EMAPS_TOKEN); in a kernel of a Jupyter server with jupyter-power-usage, the server's
+settings, so the cell and the top bar agree (see jpu.measure).
 """
 
 from __future__ import annotations

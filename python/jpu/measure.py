@@ -4,13 +4,22 @@ Measures this process and its children (scope ``process``, pid ``os.getpid()``):
 kernel, the kernel's own process tree. A sample is taken when the block starts and when it ends,
 besides the background ones every ``interval`` seconds, so a block shorter than one interval
 still gets a figure.
+
+In a kernel started by a Jupyter server with jupyter-power-usage, the server hands its own
+settings over (jupyter/jupyter_power_usage/handoff.py), so the cell measures like the top bar:
+the sysfs/procfs roots and NVML library from ``JPU_SYSFS``, ``JPU_PROCFS`` and ``JPU_NVML``, the
+carbon settings in force (token included) from the 0600 JSON file ``JPU_SETTINGS_FILE`` names,
+read at each measurement since the front end may change them, and ``JPU_DAEMON_SOCKET`` when the
+server uses the node daemon jpud.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
+import stat
 import time
 from typing import Any
 
@@ -19,6 +28,24 @@ ENV_PROVIDER = "JPU_CARBON_PROVIDER"
 ENV_INTENSITY = "JPU_CARBON_INTENSITY"
 ENV_PUE = "JPU_PUE"
 ENV_TOKEN = "JPU_EMAPS_TOKEN"
+# Handed over by the Jupyter server to its kernels (handoff.py of the extension).
+ENV_SYSFS = "JPU_SYSFS"
+ENV_PROCFS = "JPU_PROCFS"
+ENV_NVML = "JPU_NVML"
+ENV_DAEMON_SOCKET = "JPU_DAEMON_SOCKET"
+ENV_SETTINGS_FILE = "JPU_SETTINGS_FILE"
+SETTINGS_VERSION = 1
+CARBON_KEYS = (
+    "provider",
+    "country",
+    "postcode",
+    "intensity",
+    "pue",
+    "emaps_token",
+    "urls",
+    "timeout",
+)
+MAX_SETTINGS_BYTES = 65536
 
 
 def carbon_from_env(
@@ -54,6 +81,84 @@ def carbon_from_env(
     }
 
 
+def server_carbon(notes: list[str]) -> dict | None:
+    """The carbon settings in force on the Jupyter server that started this process (the file
+    JPU_SETTINGS_FILE names), or None when there is none or it cannot be used (why: in notes).
+
+    The file must belong to this account and be readable by it alone: it may hold the
+    Electricity Maps token, and settings anyone else could write are not the server's."""
+    path = os.environ.get(ENV_SETTINGS_FILE)
+    if not path:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError as exc:
+        notes.append(
+            f"the Jupyter server's settings ({ENV_SETTINGS_FILE}={path}) cannot be read: "
+            f"{exc.strerror}; carbon settings from the arguments and JPU_* variables"
+        )
+        return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+            notes.append(
+                f"ignoring {path}: not a regular file of this account with mode 0600; carbon "
+                "settings from the arguments and JPU_* variables"
+            )
+            return None
+        text = f.read(MAX_SETTINGS_BYTES + 1)
+    try:
+        data = json.loads(text) if len(text) <= MAX_SETTINGS_BYTES else None
+    except ValueError:
+        data = None
+    carbon = data.get("carbon") if isinstance(data, dict) else None
+    if not isinstance(carbon, dict) or data.get("version") != SETTINGS_VERSION:
+        notes.append(f"ignoring {path}: not a jupyter-power-usage settings file of version 1")
+        return None
+    return {k: carbon[k] for k in CARBON_KEYS if k in carbon}
+
+
+def resolve_carbon(
+    country: str | None,
+    provider: str | None,
+    intensity: float | None,
+    pue: float | None,
+    notes: list[str],
+) -> tuple[dict, str]:
+    """Engine.set_carbon() keywords and where they come from: "server" (the Jupyter server's
+    settings in force, with the arguments given on top) or "environment" (carbon_from_env)."""
+    carbon = server_carbon(notes)
+    if carbon is None:
+        return carbon_from_env(country, provider, intensity, pue), "environment"
+    if provider:
+        carbon["provider"] = provider
+    elif intensity is not None:
+        carbon["provider"] = "constant"
+    elif country:
+        carbon["provider"] = "auto"  # the server's provider may be another country's (rte, gb)
+    if country:
+        carbon["country"] = country.upper()
+        carbon["postcode"] = None
+    if intensity is not None:
+        carbon["intensity"] = intensity
+    if pue is not None:
+        carbon["pue"] = pue
+    return carbon, "server"
+
+
+def engine_options_from_env(options: dict) -> dict:
+    """The Engine keywords given, completed with the roots and NVML library from JPU_SYSFS,
+    JPU_PROCFS and JPU_NVML (set: "" means no GPU)."""
+    out = dict(options)
+    env = os.environ
+    for key, name in (("sysfs", ENV_SYSFS), ("procfs", ENV_PROCFS)):
+        if key not in out and env.get(name):
+            out[key] = env[name]
+    if "nvml" not in out and ENV_NVML in env:
+        out["nvml"] = env[ENV_NVML]
+    return out
+
+
 def format_mass(grams: float | None) -> str:
     """CO2 mass with a unit that keeps a few significant digits: µg, mg, g, kg."""
     if grams is None or not math.isfinite(grams):
@@ -76,9 +181,9 @@ class _Capture(logging.Handler):
     """Keeps the engine's log lines (sensors skipped...) on the measurement instead of letting
     logging's last-resort handler print them into the notebook."""
 
-    def __init__(self) -> None:
+    def __init__(self, messages: list[str]) -> None:
         super().__init__(logging.INFO)
-        self.messages: list[str] = []
+        self.messages = messages
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
@@ -96,6 +201,10 @@ class Measurement:
     estimated: True when the power or the intensity is an estimate (power_estimated: no power
         sensor; intensity_estimated: an annual average, a constant or a modelled value).
     power_source: "rapl", "hwmon", "perf", "nvml" or "estimate".
+    settings_origin: "server" when the carbon settings are the Jupyter server's (in a kernel it
+        started), else "environment".
+    daemon_socket: the node daemon jpud's socket the server uses (JPU_DAEMON_SOCKET), or None.
+    messages: why a setting or sensor is not used (the engine's log lines included).
     """
 
     def __init__(
@@ -110,8 +219,20 @@ class Measurement:
     ) -> None:
         self.pid = os.getpid() if pid is None else int(pid)
         self.interval = interval
-        self.carbon = carbon_from_env(country, provider, intensity, pue)
-        self.engine_options = engine_options
+        self.messages: list[str] = []
+        self.carbon, self.settings_origin = resolve_carbon(
+            country, provider, intensity, pue, self.messages
+        )
+        self.engine_options = engine_options_from_env(engine_options)
+        self.daemon_socket = os.environ.get(ENV_DAEMON_SOCKET) or None
+        if self.daemon_socket:
+            # The Python client of jpud is not there yet: measure here with the server's
+            # settings, and say so, as the server does for its own samples.
+            self.messages.append(
+                f"the Jupyter server names the jpud socket {self.daemon_socket}, but reading "
+                "from jpud is not implemented yet in jpu.measure(); measuring in this process "
+                "with the server's settings"
+            )
         self.engine: Any = None
         self.energy_j: float | None = None
         self.energy_parts_j: dict | None = None
@@ -126,7 +247,6 @@ class Measurement:
         self.power_estimated: bool | None = None
         self.intensity_estimated: bool | None = None
         self.power_source: str | None = None
-        self.messages: list[str] = []  # the engine's log lines (why a sensor is not used...)
         self._capture: _Capture | None = None
         self._t0 = 0.0
         self._e0: dict = {}
@@ -137,8 +257,7 @@ class Measurement:
     def start(self) -> Measurement:
         from . import Engine
 
-        self._capture = _Capture()
-        self.messages = self._capture.messages
+        self._capture = _Capture(self.messages)
         logging.getLogger("jpu").addHandler(self._capture)
         try:
             self.engine = Engine(
@@ -252,6 +371,9 @@ def measure(
     pid: root of the measured tree (default this process); interval: background sampling
     period in seconds (default 0.1). Carbon: country, provider, intensity (g/kWh, constant),
     pue, else the environment (JPU_COUNTRY, JPU_CARBON_PROVIDER, JPU_CARBON_INTENSITY, JPU_PUE,
-    JPU_EMAPS_TOKEN). engine_options go to jpu.Engine (sysfs, procfs, nvml, sensors...).
+    JPU_EMAPS_TOKEN). In a kernel of a Jupyter server with jupyter-power-usage, the server's
+    settings in force replace that environment (the arguments still win), and sysfs, procfs and
+    nvml default to the server's. engine_options go to jpu.Engine (sysfs, procfs, nvml,
+    sensors...).
     """
     return Measurement(pid, interval, country, provider, intensity, pue, **engine_options)
