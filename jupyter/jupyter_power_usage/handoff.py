@@ -14,7 +14,9 @@ server, the cell and the top bar disagree ("rapl" above, "estimated" in the cell
   directory, rewritten on every change; ``JPU_SETTINGS_FILE`` names it. A token in the
   environment would be printed by any ``%env`` or ``os.environ`` in a notebook and inherited by
   every child; the file is readable by this account only, like the server's own config, and is
-  removed when the server stops.
+  removed when the server stops. For the same reason ``JPU_EMAPS_TOKEN``, once the server has
+  read it (``PowerUsageDisplay.emaps_access_token``), is taken out of the environment its
+  kernels and terminals inherit.
 
 The names are those ``jpu.measure`` reads (python/jpu/measure.py).
 """
@@ -30,9 +32,10 @@ ENV_PROCFS = "JPU_PROCFS"
 ENV_NVML = "JPU_NVML"
 ENV_DAEMON_SOCKET = "JPU_DAEMON_SOCKET"
 ENV_SETTINGS_FILE = "JPU_SETTINGS_FILE"
+ENV_TOKEN = "JPU_EMAPS_TOKEN"
 SETTINGS_VERSION = 1
 
-HANDED_ENV = (ENV_SYSFS, ENV_PROCFS, ENV_NVML, ENV_DAEMON_SOCKET, ENV_SETTINGS_FILE)
+HANDED_ENV = (ENV_SYSFS, ENV_PROCFS, ENV_NVML, ENV_DAEMON_SOCKET, ENV_SETTINGS_FILE, ENV_TOKEN)
 
 
 def default_settings_file(pid: int) -> str:
@@ -82,6 +85,7 @@ class KernelHandoff:
             ENV_NVML: cfg.nvml_library,
             ENV_DAEMON_SOCKET: cfg.daemon_socket or None,
             ENV_SETTINGS_FILE: self.path,
+            ENV_TOKEN: None,  # read by the server already; kernels get it from the file
         }
 
     def start(self, carbon_settings: dict) -> None:

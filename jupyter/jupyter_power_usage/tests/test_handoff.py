@@ -144,9 +144,10 @@ async def test_browser_carbon_settings_reach_running_kernels(jp_fetch, jp_server
 
 
 @pytest.fixture
-def power_config(request, tmp_path):
+def power_config(request, tmp_path, monkeypatch):
     """conftest's, plus with_socket: a listening Unix socket where the config says jpud is,
-    and ticking_rapl: sysfs_path a RAPL tree whose counters advance."""
+    ticking_rapl: sysfs_path a RAPL tree whose counters advance, token_env: the Electricity
+    Maps token in the server's environment (JPU_EMAPS_TOKEN), as docs/carbon.md suggests."""
     settings = dict(getattr(request, "param", {}))
     if settings.pop("with_socket", False):
         path = str(tmp_path / "jpud.sock")
@@ -155,6 +156,8 @@ def power_config(request, tmp_path):
         sock.listen(1)
         request.addfinalizer(sock.close)
         settings["daemon_socket"] = path
+    if settings.pop("token_env", False):
+        monkeypatch.setenv("JPU_EMAPS_TOKEN", "handoff-secret")
     if settings.pop("ticking_rapl", False):
         tree = TickingTree(sysfs_fixture("intel-2s-dram"), str(tmp_path / "sys"))
         request.addfinalizer(tree.stop)
@@ -164,7 +167,7 @@ def power_config(request, tmp_path):
 
 @pytest.mark.parametrize(
     "power_config",
-    [{"with_socket": True, "carbon_provider": "table", "emaps_access_token": "handoff-secret"}],
+    [{"with_socket": True, "carbon_provider": "table", "token_env": True}],
     indirect=True,
 )
 async def test_kernel_gets_the_daemon_socket_and_never_the_token(
@@ -176,7 +179,9 @@ async def test_kernel_gets_the_daemon_socket_and_never_the_token(
     assert result["env"]["JPU_DAEMON_SOCKET"] == socket_path
     assert result["daemon_socket"] == socket_path
     assert any("jpud" in m and "not implemented yet" in m for m in result["messages"])
-    # The token reaches the kernel's engine through the 0600 file only, never its environment.
+    # The token reaches the kernel's engine through the 0600 file only, never its environment,
+    # though the server had it in its own.
+    assert jp_serverapp.web_app.settings["jupyter_power_usage_display"].emaps_access_token
     assert not result["token_in_env"]
     path = result["env"]["JPU_SETTINGS_FILE"]
     st = os.stat(path)
@@ -200,14 +205,16 @@ def test_handoff_stop_restores_the_environment(tmp_path, monkeypatch):
 
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
     monkeypatch.setenv("JPU_NVML", "/opt/before/libnvidia-ml.so.1")
+    monkeypatch.setenv("JPU_EMAPS_TOKEN", "before-secret")
     for name in HANDED_ENV:
-        if name != "JPU_NVML":
+        if name not in ("JPU_NVML", "JPU_EMAPS_TOKEN"):
             monkeypatch.delenv(name, raising=False)
     before = dict(os.environ)
     handoff = KernelHandoff(Cfg(), Log(), 4242)
     handoff.start({"provider": "auto", "emaps_token": None})
     assert os.environ["JPU_SYSFS"] == "/fixture/sys"
     assert "JPU_NVML" not in os.environ  # None: the system's library, as in the server
+    assert "JPU_EMAPS_TOKEN" not in os.environ
     assert os.environ["JPU_SETTINGS_FILE"] == str(tmp_path / "jpu-server-4242.json")
     assert stat.S_IMODE(os.stat(handoff.path).st_mode) == 0o600
     handoff.stop()

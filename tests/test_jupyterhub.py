@@ -1,0 +1,395 @@
+"""JupyterHub with local accounts, end to end: a real hub (PyPI ``jupyterhub``) behind npm's
+``configurable-http-proxy``, two Unix accounts created here, each user's server spawned by
+``LocalProcessSpawner`` as that account with jupyter-power-usage enabled.
+
+Shown: each user's /user/NAME/api/metrics/v1/power_usage answers 200 to that user and the server
+behind it runs as that user's uid (read in /proc); a kernel started by one user runs as that
+user and never appears in the other user's kernel lists; one user's token is refused on the
+other's server. Every process started here (hub, proxy, user servers, kernels) is stopped at the
+end, and the accounts are removed, also when an assertion fails.
+
+Needs root (to create accounts and spawn as them), jupyterhub and configurable-http-proxy
+(PATH, $JPU_CHP, or .hubtools/ of the repository as scripts/setup.sh installs it), and a Python
+with jupyter-power-usage that the accounts can execute (the running interpreter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE_SYSFS = REPO / "tests" / "fixtures" / "intel-2s-dram" / "sys"
+API = "api/metrics/v1/power_usage"
+START_TIMEOUT_S = 60
+
+requests = pytest.importorskip("requests")
+
+
+def find_chp() -> str | None:
+    for candidate in (
+        os.environ.get("JPU_CHP"),
+        shutil.which("configurable-http-proxy"),
+        str(REPO / ".hubtools" / "node_modules" / ".bin" / "configurable-http-proxy"),
+    ):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_uid(pid: int) -> int:
+    """The real uid of a process, from /proc/PID/status (Uid: real effective saved fs)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no Uid line for pid {pid}")
+
+
+def pids_of(uids: set[int]) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if proc_uid(int(entry)) in uids:
+                    out.append(int(entry))
+            except (OSError, AssertionError):
+                pass
+    return out
+
+
+def run_as(uid: int, gid: int, *cmd: str) -> subprocess.CompletedProcess:
+    """cmd as uid:gid without supplementary groups, switched in the child as the hub's
+    LocalProcessSpawner does (setgid, setgroups, setuid before exec)."""
+    return subprocess.run(
+        list(cmd),
+        user=uid,
+        group=gid,
+        extra_groups=[],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+    )
+
+
+class Hub:
+    """The hub process, its folder, and the accounts it serves; close() undoes all of it."""
+
+    def __init__(self, chp: str):
+        self.chp = chp
+        # Not under pytest's tmp_path (mode 0700 under /tmp/pytest-of-root): the accounts must
+        # reach their homes, the fixture tree and the configuration.
+        self.dir = Path(tempfile.mkdtemp(prefix="jpu-hub-"))
+        os.chmod(self.dir, 0o755)
+        self.users: dict[str, pwd.struct_passwd] = {}
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.dir / "hub.log"
+        self.token = secrets.token_hex(24)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def add_user(self, name: str) -> pwd.struct_passwd:
+        home = self.dir / "home" / name
+        subprocess.run(
+            ["useradd", "-M", "-d", str(home), "-s", "/usr/sbin/nologin", name],
+            check=True,
+            capture_output=True,
+        )
+        entry = pwd.getpwnam(name)
+        self.users[name] = entry
+        home.mkdir(parents=True)
+        os.chown(home, entry.pw_uid, entry.pw_gid)
+        os.chmod(home, 0o700)
+        return entry
+
+    def write_config(self) -> Path:
+        sysfs = self.dir / "sys"
+        shutil.copytree(FIXTURE_SYSFS, sysfs, symlinks=True)
+        etc = self.dir / "etc"
+        etc.mkdir()
+        # The user servers' configuration (JUPYTER_CONFIG_PATH): the extension on, reading the
+        # fixture tree, without GPU.
+        (etc / "jupyter_server_config.json").write_text(
+            json.dumps(
+                {
+                    "ServerApp": {"jpserver_extensions": {"jupyter_power_usage": True}},
+                    "PowerUsageDisplay": {
+                        "sysfs_path": str(sysfs),
+                        "nvml_library": "",
+                        "sample_interval": 0.5,
+                    },
+                }
+            )
+        )
+        config = self.dir / "jupyterhub_config.py"
+        settings = {
+            "ip": "127.0.0.1",
+            "port": self.port,
+            "hub_port": free_port(),
+            "proxy_api_port": free_port(),
+            "chp": self.chp,
+            "dir": str(self.dir),
+            "users": sorted(self.users),
+            "token": self.token,
+            "python": sys.executable,
+            "config_path": str(etc),
+        }
+        config.write_text(HUB_CONFIG.format(settings=repr(settings)))
+        os.chmod(config, 0o600)  # holds the service token
+        return config
+
+    def start(self) -> None:
+        config = self.write_config()
+        log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+            cwd=self.dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"jupyterhub exited ({self.proc.returncode}):\n{self.log()}")
+            try:
+                if requests.get(f"{self.url}/hub/api/", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"jupyterhub did not answer within {START_TIMEOUT_S}s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-6000:]
+        except OSError:
+            return ""
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs):
+        headers = {"Authorization": f"token {token or self.token}"}
+        return requests.request(
+            method, f"{self.url}/hub/api/{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    def user_get(self, user: str, path: str, token: str, **kwargs):
+        return requests.get(
+            f"{self.url}/user/{user}/{path}",
+            headers={"Authorization": f"token {token}"},
+            timeout=30,
+            **kwargs,
+        )
+
+    def user_request(self, method: str, user: str, path: str, token: str, **kwargs):
+        return requests.request(
+            method,
+            f"{self.url}/user/{user}/{path}",
+            headers={"Authorization": f"token {token}"},
+            timeout=60,
+            **kwargs,
+        )
+
+    def close(self) -> None:
+        """Stop the servers through the hub, then the hub (which stops its proxy); whatever
+        still runs as a test account is killed; the accounts and the folder are removed."""
+        if self.proc is not None and self.proc.poll() is None:
+            for name in self.users:
+                try:
+                    self.api("DELETE", f"users/{name}/server", timeout=30)
+                except Exception:  # noqa: BLE001 - the hub may be the thing that failed
+                    pass
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        pid_file = self.dir / "proxy.pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+            except (ValueError, ProcessLookupError):
+                pass
+        uids = {u.pw_uid for u in self.users.values()}
+        for _ in range(50):
+            left = pids_of(uids)
+            if not left:
+                break
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.1)
+        for name in self.users:
+            subprocess.run(["userdel", name], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# The hub's configuration, as docs/jupyterhub.md gives it, with the test's ports and folders.
+HUB_CONFIG = """
+s = {settings}
+c.JupyterHub.ip = s["ip"]
+c.JupyterHub.port = s["port"]
+c.JupyterHub.hub_port = s["hub_port"]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:%d" % s["proxy_api_port"]
+c.ConfigurableHTTPProxy.command = [s["chp"]]
+c.ConfigurableHTTPProxy.pid_file = s["dir"] + "/proxy.pid"
+c.JupyterHub.db_url = "sqlite:///" + s["dir"] + "/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = s["dir"] + "/cookie_secret"
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allowed_users = set(s["users"])
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.cmd = [s["python"], "-m", "jupyterhub.singleuser"]
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 60
+c.Spawner.http_timeout = 60
+c.Spawner.environment = {{"JUPYTER_CONFIG_PATH": s["config_path"]}}
+c.JupyterHub.services = [{{"name": "jpu-test", "api_token": s["token"]}}]
+c.JupyterHub.load_roles = [
+    {{
+        "name": "jpu-test",
+        "scopes": ["admin:users", "admin:servers", "tokens", "access:servers"],
+        "services": ["jpu-test"],
+    }}
+]
+"""
+
+
+@pytest.fixture
+def hub():
+    if os.geteuid() != 0:
+        pytest.skip("JupyterHub with local accounts: needs root to create accounts and spawn")
+    pytest.importorskip("jupyterhub", reason="jupyterhub is not installed (pip install jupyterhub)")
+    chp = find_chp()
+    if chp is None:
+        pytest.skip(
+            "configurable-http-proxy not found (npm install --prefix .hubtools "
+            "configurable-http-proxy, or set JPU_CHP)"
+        )
+    if not shutil.which("useradd") or not shutil.which("userdel"):
+        pytest.skip("useradd and userdel are needed to create test accounts")
+    if not FIXTURE_SYSFS.is_dir():
+        pytest.skip(f"fixture tree {FIXTURE_SYSFS} is missing")
+    h = Hub(chp)
+    try:
+        tag = secrets.token_hex(3)
+        for suffix in ("a", "b"):
+            h.add_user(f"jpuh{tag}{suffix}")
+        # The user servers run this interpreter as the accounts: it must be theirs to execute.
+        probe = next(iter(h.users.values()))
+        try:
+            check = run_as(
+                probe.pw_uid,
+                probe.pw_gid,
+                sys.executable,
+                "-c",
+                "import jupyterhub, jupyter_power_usage, jpu",
+            )
+            reason = None if check.returncode == 0 else check.stderr[-300:]
+        except OSError as exc:
+            reason = str(exc)
+        if reason is not None:
+            # A test setup fault, not the product's (e.g. an interpreter under /root).
+            pytest.skip(
+                f"{sys.executable} cannot import jupyter-power-usage as another account "
+                f"(install it in a venv under a world-readable folder): {reason}"
+            )
+        h.start()
+        yield h
+    finally:
+        h.close()
+
+
+def spawn(hub: Hub, name: str) -> str:
+    """Log name in through the hub's API (a token of name's), start name's server; the token."""
+    r = hub.api("POST", f"users/{name}/tokens", json={"note": "jpu test", "expires_in": 600})
+    assert r.status_code in (200, 201), (r.status_code, r.text)
+    token = r.json()["token"]
+    r = hub.api("POST", f"users/{name}/server")
+    assert r.status_code in (201, 202), (r.status_code, r.text, hub.log())
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        model = hub.api("GET", f"users/{name}").json()
+        server = (model.get("servers") or {}).get("")
+        if server and server.get("ready"):
+            return token
+        time.sleep(0.3)
+    raise AssertionError(f"{name}'s server not ready in {START_TIMEOUT_S}s:\n{hub.log()}")
+
+
+def first_sample(hub: Hub, name: str, token: str) -> dict:
+    deadline = time.monotonic() + 20
+    while True:
+        r = hub.user_get(name, API, token)
+        assert r.status_code == 200, (name, r.status_code, r.text[:500])
+        body = r.json()
+        if body.get("time"):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.3)
+
+
+def test_local_accounts_each_see_their_own_server_and_kernels(hub):
+    names = sorted(hub.users)
+    tokens = {name: spawn(hub, name) for name in names}
+
+    for name in names:
+        account = hub.users[name]
+        sample = first_sample(hub, name, tokens[name])
+        # The sample's pid is the server measuring itself: the process the spawner started.
+        state = hub.api("GET", f"users/{name}").json()["servers"][""]["state"]
+        assert sample["scope"] == "process" and sample["pid"] == state["pid"]
+        assert proc_uid(sample["pid"]) == account.pw_uid, name
+        assert sample["cpu"]["source"] == "rapl"
+
+    a, b = names
+    # One user's token opens nothing on the other's server.
+    r = hub.user_get(b, API, tokens[a], allow_redirects=False)
+    assert r.status_code in (302, 403), r.status_code
+
+    # A kernel of a's runs as a, and shows in a's lists only.
+    r = hub.user_request("POST", a, "api/kernels", tokens[a], json={"name": "python3"})
+    assert r.status_code == 201, (r.status_code, r.text[:500])
+    kernel_id = r.json()["id"]
+
+    def kernel_entry():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            entries = hub.user_get(a, f"{API}/kernels", tokens[a]).json()
+            for entry in entries:
+                if entry["kernel_id"] == kernel_id and entry.get("pid"):
+                    return entry
+            time.sleep(0.3)
+        raise AssertionError(f"kernel {kernel_id} not in {a}'s power_usage/kernels")
+
+    entry = kernel_entry()
+    assert proc_uid(entry["pid"]) == hub.users[a].pw_uid
+    a_kernels = [k["id"] for k in hub.user_get(a, "api/kernels", tokens[a]).json()]
+    assert kernel_id in a_kernels
+    b_kernels = hub.user_get(b, "api/kernels", tokens[b]).json()
+    assert kernel_id not in [k["id"] for k in b_kernels]
+    b_power = hub.user_get(b, f"{API}/kernels", tokens[b]).json()
+    assert kernel_id not in [k["kernel_id"] for k in b_power]
+    assert entry["pid"] not in [k.get("pid") for k in b_power]
