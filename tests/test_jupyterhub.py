@@ -22,9 +22,11 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -102,6 +104,8 @@ class Hub:
         os.chmod(self.dir, 0o755)
         self.users: dict[str, pwd.struct_passwd] = {}
         self.proc: subprocess.Popen | None = None
+        self.ticking = threading.Event()
+        self.ticker: threading.Thread | None = None
         self.log_path = self.dir / "hub.log"
         self.token = secrets.token_hex(24)
         self.port = free_port()
@@ -124,6 +128,8 @@ class Hub:
     def write_config(self) -> Path:
         sysfs = self.dir / "sys"
         shutil.copytree(FIXTURE_SYSFS, sysfs, symlinks=True)
+        self.ticker = threading.Thread(target=self._tick, args=(sysfs,), daemon=True)
+        self.ticker.start()
         etc = self.dir / "etc"
         etc.mkdir()
         # The user servers' configuration (JUPYTER_CONFIG_PATH): the extension on, reading the
@@ -156,6 +162,21 @@ class Hub:
         config.write_text(HUB_CONFIG.format(settings=repr(settings)))
         os.chmod(config, 0o600)  # holds the service token
         return config
+
+    def _tick(self, root: Path) -> None:
+        """Advance the fixture's RAPL counters by 10 W, as a machine's do."""
+        files = [
+            os.path.join(d, "energy_uj")
+            for d, _, names in os.walk(root)
+            if "energy_uj" in names and not os.path.islink(os.path.join(d, "energy_uj"))
+        ]
+        while not self.ticking.wait(0.05):
+            for path in files:
+                with open(path, "r+") as f:
+                    value = int(f.read().strip() or 0) + 500_000
+                    f.seek(0)
+                    f.write(f"{value}\n")
+                    f.truncate()
 
     def start(self) -> None:
         config = self.write_config()
@@ -230,6 +251,9 @@ class Hub:
                 os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
             except (ValueError, ProcessLookupError):
                 pass
+        self.ticking.set()
+        if self.ticker is not None:
+            self.ticker.join()
         uids = {u.pw_uid for u in self.users.values()}
         for _ in range(50):
             left = pids_of(uids)
@@ -362,6 +386,8 @@ def test_local_accounts_each_see_their_own_server_and_kernels(hub):
         state = hub.api("GET", f"users/{name}").json()["servers"][""]["state"]
         assert sample["scope"] == "process" and sample["pid"] == state["pid"]
         assert proc_uid(sample["pid"]) == account.pw_uid, name
+        # Read as the account: the fixture tree is world-readable here (jpud will serve the
+        # root-only counters of a real machine).
         assert sample["cpu"]["source"] == "rapl"
 
     a, b = names
@@ -393,3 +419,17 @@ def test_local_accounts_each_see_their_own_server_and_kernels(hub):
     b_power = hub.user_get(b, f"{API}/kernels", tokens[b]).json()
     assert kernel_id not in [k["kernel_id"] for k in b_power]
     assert entry["pid"] not in [k.get("pid") for k in b_power]
+
+    # The kernel measures like a's server (jupyter/jupyter_power_usage/handoff.py): the server's
+    # roots in its environment, the carbon settings in a file of a's that b cannot read.
+    with open(f"/proc/{entry['pid']}/environ", "rb") as f:
+        env = dict(item.decode().split("=", 1) for item in f.read().split(b"\0") if b"=" in item)
+    assert env["JPU_SYSFS"] == str(hub.dir / "sys")
+    assert env["JPU_NVML"] == ""
+    settings = env["JPU_SETTINGS_FILE"]
+    st = os.stat(settings)
+    assert st.st_uid == hub.users[a].pw_uid and stat.S_IMODE(st.st_mode) == 0o600
+    as_a = run_as(hub.users[a].pw_uid, hub.users[a].pw_gid, "cat", settings)
+    assert as_a.returncode == 0 and json.loads(as_a.stdout)["carbon"]["provider"] == "auto"
+    as_b = run_as(hub.users[b].pw_uid, hub.users[b].pw_gid, "cat", settings)
+    assert as_b.returncode != 0 and "Permission denied" in as_b.stderr
