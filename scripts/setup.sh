@@ -38,7 +38,7 @@ $PIP install -q "meson>=1.1" "meson-python>=0.15" ninja "jupyterlab>=4.2,<5" "no
   "hatchling>=1.5" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2" prometheus_client ipykernel
 if [ "${JPU_SETUP_TESTS:-1}" = 1 ]; then
   $PIP install -q pytest "pytest-jupyter[server]>=0.10" psutil ipykernel
-  $PIP install -q jupyterhub requests && npm install -q --no-audit --no-fund --prefix .hubtools configurable-http-proxy
+  $PIP install -q jupyterhub requests playwright && npm install -q --no-audit --no-fund --prefix .hubtools configurable-http-proxy
 fi
 
 # the engine first: the extension depends on the `jpu` wheel

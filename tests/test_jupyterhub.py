@@ -5,8 +5,11 @@
 Shown: each user's /user/NAME/api/metrics/v1/power_usage answers 200 to that user and the server
 behind it runs as that user's uid (read in /proc); a kernel started by one user runs as that
 user and never appears in the other user's kernel lists; one user's token is refused on the
-other's server. Every process started here (hub, proxy, user servers, kernels) is stopped at the
-end, and the accounts are removed, also when an assertion fails.
+other's server. In Debian's Chromium (Playwright, no browser download), each user logs in through
+the hub's login page and sees the CPU item of the top bar with a measured figure (screenshots in
+jupyter/ui-tests/test-results/hub-topbar-*.png). Every process started here (hub, proxy, user
+servers, kernels) is stopped at the end, and the accounts are removed, also when an assertion
+fails.
 
 Needs root (to create accounts and spawn as them), jupyterhub and configurable-http-proxy
 (PATH, $JPU_CHP, or .hubtools/ of the repository as scripts/setup.sh installs it), and a Python
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -433,3 +437,71 @@ def test_local_accounts_each_see_their_own_server_and_kernels(hub):
     assert as_a.returncode == 0 and json.loads(as_a.stdout)["carbon"]["provider"] == "auto"
     as_b = run_as(hub.users[b].pw_uid, hub.users[b].pw_gid, "cat", settings)
     assert as_b.returncode != 0 and "Permission denied" in as_b.stderr
+
+
+def labextension_installed() -> bool:
+    from jupyter_core.paths import jupyter_path
+
+    return any(
+        os.path.isfile(os.path.join(d, "jupyter-power-usage", "package.json"))
+        for d in jupyter_path("labextensions")
+    )
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium through Playwright (no download), as jupyter/ui-tests uses it."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    pytest.importorskip("jupyterlab", reason="JupyterLab is not installed")
+    chromium = os.environ.get("JPU_CHROMIUM", "/usr/bin/chromium")
+    if not os.access(chromium, os.X_OK):
+        pytest.skip(f"no Chromium at {chromium} (apt-get install chromium, or set JPU_CHROMIUM)")
+    if not labextension_installed():
+        pytest.skip("the labextension jupyter-power-usage is not installed (pip install ./jupyter)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def test_each_user_logs_in_through_the_hub_and_sees_the_top_bar(browser, hub):
+    shots = REPO / "jupyter" / "ui-tests" / "test-results"
+    shots.mkdir(parents=True, exist_ok=True)
+    for name in sorted(hub.users):
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        try:
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("#username_input", name)
+            page.fill("#password_input", "any")  # the dummy authenticator takes any password
+            page.click("#login_submit")
+            # The hub spawns the server and redirects to it: /user/NAME/lab.
+            page.wait_for_url(f"**/user/{name}/lab**", timeout=90_000)
+            cpu = page.locator("#jp-top-bar .jp-PowerUsage-indicator.jp-PowerUsage-cpu")
+            cpu.wait_for(state="visible")
+            value = cpu.locator(".jp-PowerUsage-value")
+            deadline = time.monotonic() + 30
+            while not re.fullmatch(r"(≈ )?<?\d+(\.\d+)? (mW|W|kW)", value.inner_text()):
+                assert time.monotonic() < deadline, value.inner_text()
+                time.sleep(0.3)
+            assert "rapl" in (cpu.get_attribute("title") or "")
+            page.screenshot(path=str(shots / f"hub-topbar-{name[-1]}.png"))
+            # The page is this user's server, running as this user.
+            state = hub.api("GET", f"users/{name}").json()["servers"][""]["state"]
+            assert proc_uid(state["pid"]) == hub.users[name].pw_uid
+        finally:
+            context.close()
