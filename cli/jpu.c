@@ -64,6 +64,8 @@ struct cli {
 	const char *sysfs_root;  /* borrowed from argv; NULL = default */
 	const char *procfs_root; /* borrowed from argv; NULL = default */
 	const char *nvml;        /* NULL = default library, "" = GPUs off */
+	const char *sysfs_from;  /* where sysfs_root came from, for messages */
+	const char *procfs_from;
 	bool idle_set;
 	enum jpu_idle_policy idle_policy;
 	const char *sensors;
@@ -480,6 +482,14 @@ static int option_error(int c, char **argv)
 }
 
 /* Returns 0, 1 for "exit 0 now" (--help, --version) or -EINVAL. */
+/* The value of the environment variable name, or NULL when it is unset or empty. */
+static const char *env_nonempty(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
 static int parse_args(int argc, char **argv, struct cli *o)
 {
 	const struct option *lo = long_options();
@@ -574,6 +584,17 @@ static int parse_args(int argc, char **argv, struct cli *o)
 		if (t && *t)
 			o->carbon.emaps_token = t; /* not "given": the environment is ambient */
 	}
+	/* A Jupyter server with jupyter-power-usage hands its roots and NVML library to the
+	 * processes it starts (jupyter_power_usage/handoff.py), so jpu in its terminals
+	 * reads what the server's top bar reads. The command line still wins. */
+	o->sysfs_from = "--path.sysfs";
+	o->procfs_from = "--path.procfs";
+	if (!o->sysfs_root && (o->sysfs_root = env_nonempty("JPU_SYSFS")))
+		o->sysfs_from = "JPU_SYSFS";
+	if (!o->procfs_root && (o->procfs_root = env_nonempty("JPU_PROCFS")))
+		o->procfs_from = "JPU_PROCFS";
+	if (!o->nvml)
+		o->nvml = getenv("JPU_NVML"); /* set to "" = GPUs off, as --nvml none */
 	return 0;
 }
 
@@ -646,8 +667,8 @@ static void explain_engine_error(const struct cli *o, const char *what, int r)
 		        "figures.\n");
 		break;
 	case ENOENT:
-		fprintf(stderr, "jpu: check --path.sysfs (%s) and --path.procfs (%s)\n",
-		        o->sysfs_root ? o->sysfs_root : "/sys",
+		fprintf(stderr, "jpu: check %s (%s) and %s (%s)\n", o->sysfs_from,
+		        o->sysfs_root ? o->sysfs_root : "/sys", o->procfs_from,
 		        o->procfs_root ? o->procfs_root : "/proc");
 		break;
 	case ESRCH:
@@ -667,8 +688,8 @@ static int engine_open(struct cli *o, jpu_engine **ret)
 	jpu_engine_opts eo;
 	int r;
 
-	if (check_root("--path.sysfs", o->sysfs_root) < 0 ||
-	    check_root("--path.procfs", o->procfs_root) < 0)
+	if (check_root(o->sysfs_from, o->sysfs_root) < 0 ||
+	    check_root(o->procfs_from, o->procfs_root) < 0)
 		return -ENOENT;
 	memset(&eo, 0, sizeof(eo));
 	eo.sz = sizeof(eo);

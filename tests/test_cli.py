@@ -29,6 +29,13 @@ KNOWN_SOURCES = {"rapl", "hwmon", "perf", "nvml", "estimate", "fake"}
 NO_RAPL = not any(Path("/sys/class/powercap").glob("intel-rapl*/energy_uj"))
 
 
+@pytest.fixture(autouse=True)
+def no_server_env(monkeypatch):
+    """A Jupyter server's terminal sets these (handoff.py): the tests choose their roots."""
+    for name in ("JPU_SYSFS", "JPU_PROCFS", "JPU_NVML"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def jpu():
     """$JPU_BIN, else cli/jpu in $JPU_BUILD_DIR (as CI exports it), else build/cli/jpu."""
@@ -302,6 +309,33 @@ def test_fixture_root(jpu, tmp_path):
     assert 4 * 0.7 <= last["dram"]["total"] <= 4 * 1.3, last
     assert last["cpu"]["usage"] <= last["cpu"]["total"] * 1.001
     assert last["energy_j"]["total"] > samples[0]["energy_j"]["total"]
+
+
+def test_roots_and_nvml_from_the_environment(jpu, tmp_path):
+    """In a Jupyter server's terminal, JPU_SYSFS, JPU_PROCFS and JPU_NVML (handed over by the
+    server) choose what jpu reads; the command line still wins."""
+    src = FIXTURES / "intel-2s-dram" / "sys"
+    if not src.is_dir():
+        pytest.skip(f"fixture {src} not there yet")
+    sysfs = tmp_path / "sys"
+    shutil.copytree(src, sysfs, symlinks=True)
+    env = dict(os.environ, JPU_SYSFS=str(sysfs), JPU_PROCFS="/proc", JPU_NVML="")
+    with Bumper(sysfs, {"package": 10.0, "dram": 2.0}):
+        r = run(jpu, "--json", "--count", "2", "--interval", "0.2", env=env)
+    assert r.returncode == 0, r.stderr
+    last = json_lines(r.stdout)[-1]
+    assert last["cpu"]["source"] == "rapl", last
+    assert any(
+        d["sensor"] == "nvml" and "empty NVML library name" in d["message"]
+        for d in last["diagnostics"]
+    ), last["diagnostics"]
+
+    bad = dict(env, JPU_SYSFS="/nonexistent")
+    r = run(jpu, "--json", "--count", "1", env=bad)
+    assert r.returncode == 1
+    assert "JPU_SYSFS /nonexistent: no such directory" in r.stderr
+    r = run(jpu, "--json", "--count", "1", "--path.sysfs", str(sysfs), env=bad)
+    assert r.returncode == 0, r.stderr
 
 
 def test_live_view_plain(jpu):

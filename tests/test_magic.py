@@ -72,6 +72,13 @@ def no_carbon_env(monkeypatch):
         "JPU_CARBON_INTENSITY",
         "JPU_PUE",
         "JPU_EMAPS_TOKEN",
+        # What a Jupyter server hands to its kernels and terminals (running these tests
+        # in one must not measure with its settings).
+        "JPU_SETTINGS_FILE",
+        "JPU_SYSFS",
+        "JPU_PROCFS",
+        "JPU_NVML",
+        "JPU_DAEMON_SOCKET",
     ):
         monkeypatch.delenv(name, raising=False)
 
