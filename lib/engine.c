@@ -62,6 +62,10 @@ JPU_API int jpu_idle_policy_from_string(const char *s)
 	return -EINVAL;
 }
 
+#define OPT(o, field, dflt)                                                                        \
+	((o) && (o)->sz >= offsetof(jpu_engine_opts, field) + sizeof((o)->field) ? (o)->field      \
+	                                                                         : (dflt))
+
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -149,14 +153,16 @@ static int probe_one(struct jpu_engine *e, const struct jpu_sensor_ops *ops,
 
 /* Probe in registry order. CPU packages come from the first backend that
  * has them (rapl, then perf, then hwmon's amd_energy sockets); the estimate
- * is probed only when none has; GPUs from nvml, else hwmon GPUs. */
-static int probe_sensors(struct jpu_engine *e)
+ * is probed only when none has; GPUs from every backend that has them
+ * (hwmon's amdgpu/i915/xe and nvml), each counted once. */
+static int probe_sensors(struct jpu_engine *e, const jpu_engine_opts *o)
 {
 	struct jpu_probe_opts po = {
 	        .sysfs_fd = e->sysfs_fd,
 	        .procfs_fd = e->procfs_fd,
 	        .nvml_library = e->nvml_library,
-	        .data_dir = e->data_dir,
+	        .mem_bytes = OPT(o, mem_bytes, 0),
+	        .ncpu = OPT(o, ncpu, 0),
 	        .log = &e->log,
 	};
 	int r;
@@ -178,7 +184,6 @@ static int probe_sensors(struct jpu_engine *e)
 		p = c ? c + 1 : p + len;
 	}
 	e->cpu_sensor = -1;
-	e->gpu_sensor = -1;
 	for (size_t i = 0; i < jpu_sensor_registry_len; i++) {
 		const struct jpu_sensor_ops *ops = jpu_sensor_registry[i];
 		size_t idx = e->n_sensors;
@@ -197,8 +202,8 @@ static int probe_sensors(struct jpu_engine *e)
 			e->cpu_sensor = (int)idx;
 			e->has_dram_domain = has_kind(&e->sensors[idx], JPU_DOM_DRAM);
 		}
-		if (e->gpu_sensor < 0 && has_kind(&e->sensors[idx], JPU_DOM_GPU))
-			e->gpu_sensor = (int)idx;
+		if (has_kind(&e->sensors[idx], JPU_DOM_GPU))
+			e->has_gpu = true;
 	}
 	return 0;
 }
@@ -247,16 +252,11 @@ JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
 	free(e->sysfs_root);
 	free(e->procfs_root);
 	free(e->nvml_library);
-	free(e->data_dir);
 	free(e->state_file);
 	free(e->sensor_list);
 	free(e);
 	return NULL;
 }
-
-#define OPT(o, field, dflt)                                                                        \
-	((o) && (o)->sz >= offsetof(jpu_engine_opts, field) + sizeof((o)->field) ? (o)->field      \
-	                                                                         : (dflt))
 
 /* The carbon chain from the carbon fields of o (docs/carbon.md). */
 static int build_carbon(struct jpu_engine *e, const jpu_engine_opts *o, struct jpu_carbon **ret,
@@ -317,7 +317,6 @@ JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 	s = OPT(o, procfs_root, NULL);
 	e->procfs_root = strdup(s ? s : "/proc");
 	e->nvml_library = dup_or_null(OPT(o, nvml_library, NULL));
-	e->data_dir = dup_or_null(OPT(o, data_dir, NULL));
 	e->state_file = dup_or_null(OPT(o, state_file, NULL));
 	e->sensor_list = dup_or_null(OPT(o, sensors, NULL));
 	if (!e->sysfs_root || !e->procfs_root) {
@@ -402,7 +401,7 @@ JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 		}
 	}
 
-	r = probe_sensors(e);
+	r = probe_sensors(e, o);
 	if (r < 0)
 		goto fail;
 	r = build_carbon(e, o, &e->carbon, &e->pue_milli);
@@ -617,50 +616,11 @@ JPU_API int jpu_engine_diagnostic(jpu_engine *e, size_t index, jpu_diagnostic *r
 JPU_API int jpu_engine_history_json(jpu_engine *e, uint64_t since_usec, char **ret)
 {
 	struct jpu_buf b = {0};
-	bool first = true;
 
 	if (!e || !ret)
 		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
-	jpu_buf_puts(&b, "{\"interval_s\":");
-	jpu_buf_micro(&b, e->interval_usec);
-	jpu_buf_puts(&b, ",\"samples\":[");
-	for (size_t i = 0; i < e->hist_count; i++) {
-		size_t idx = (e->hist_head + e->history_len - e->hist_count + i) % e->history_len;
-		const struct jpu_hist *h = &e->hist[idx];
-
-		if (h->t_real_usec <= since_usec)
-			continue;
-		jpu_buf_puts(&b, first ? "{\"time\":" : ",{\"time\":");
-		first = false;
-		jpu_buf_iso_time(&b, h->t_real_usec);
-		jpu_buf_puts(&b, ",\"t\":");
-		jpu_buf_micro(&b, h->t_real_usec);
-		if (h->has_cpu) {
-			jpu_buf_puts(&b, ",\"cpu\":");
-			jpu_buf_micro(&b, h->cpu_uw);
-			jpu_buf_puts(&b, ",\"cpu_total\":");
-			jpu_buf_micro(&b, h->cpu_total_uw);
-		}
-		if (h->has_dram) {
-			jpu_buf_puts(&b, ",\"dram\":");
-			jpu_buf_micro(&b, h->dram_uw);
-		}
-		if (h->has_gpu) {
-			jpu_buf_puts(&b, ",\"gpu\":");
-			jpu_buf_micro(&b, h->gpu_uw);
-		}
-		jpu_buf_puts(&b, ",\"energy_j\":");
-		jpu_buf_micro(&b, h->energy_uj);
-		if (h->has_emissions) {
-			jpu_buf_puts(&b, ",\"emissions_g\":");
-			jpu_buf_micro(&b, h->co2_ug);
-			jpu_buf_printf(&b, ",\"intensity_g_per_kwh\":%u.%03u",
-			               h->intensity_mg / 1000, h->intensity_mg % 1000);
-		}
-		jpu_buf_puts(&b, "}");
-	}
-	jpu_buf_puts(&b, "]}");
+	jpu_json_history(&b, e, since_usec);
 	pthread_mutex_unlock(&e->lock);
 	return jpu_buf_finish(&b, ret);
 }
@@ -764,19 +724,6 @@ JPU_API int jpu_untrack(jpu_engine *e, const char *tag)
 	return 0;
 }
 
-static void json_energy(struct jpu_buf *b, const struct jpu_energy *en)
-{
-	jpu_buf_puts(b, "{\"cpu\":");
-	jpu_buf_micro(b, en->cpu_uj);
-	jpu_buf_puts(b, ",\"dram\":");
-	jpu_buf_micro(b, en->dram_uj);
-	jpu_buf_puts(b, ",\"gpu\":");
-	jpu_buf_micro(b, en->gpu_uj);
-	jpu_buf_puts(b, ",\"total\":");
-	jpu_buf_micro(b, en->cpu_uj + en->dram_uj + en->gpu_uj);
-	jpu_buf_puts(b, "}");
-}
-
 JPU_API int jpu_tracked_json(jpu_engine *e, char **ret)
 {
 	struct jpu_buf b = {0};
@@ -784,22 +731,7 @@ JPU_API int jpu_tracked_json(jpu_engine *e, char **ret)
 	if (!e || !ret)
 		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
-	jpu_buf_puts(&b, "[");
-	for (size_t i = 0; i < e->n_tracked; i++) {
-		const struct jpu_tracked *t = &e->tracked[i];
-
-		jpu_buf_puts(&b, i ? ",{\"tag\":" : "{\"tag\":");
-		jpu_buf_json_str(&b, t->tag);
-		jpu_buf_printf(&b, ",\"pid\":%d,\"alive\":%s,\"power_w\":", (int)t->pid,
-		               t->alive ? "true" : "false");
-		jpu_buf_micro(&b, t->power_uw);
-		jpu_buf_puts(&b, ",\"energy_j\":");
-		json_energy(&b, &t->energy);
-		jpu_buf_puts(&b, ",\"emissions_g\":");
-		jpu_buf_micro(&b, t->co2.co2_ug);
-		jpu_buf_puts(&b, "}");
-	}
-	jpu_buf_puts(&b, "]");
+	jpu_json_tracked(&b, e);
 	pthread_mutex_unlock(&e->lock);
 	return jpu_buf_finish(&b, ret);
 }

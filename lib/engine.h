@@ -18,7 +18,6 @@
 #include "state.h"
 
 #define JPU_MAX_SENSORS   8
-#define JPU_MAX_GPUS      16
 #define JPU_MAX_DIAGS     16
 #define JPU_MAX_GPU_PROCS 1024
 
@@ -36,6 +35,8 @@ struct jpu_part {
 
 struct jpu_gpu_dev {
 	char name[64];
+	enum jpu_source source;
+	bool whole_device; /* its backend cannot tell processes apart */
 	uint64_t total_uw, usage_uw;
 	bool has_limit;
 	uint64_t limit_uw;
@@ -83,6 +84,7 @@ struct jpu_tracked {
 	uint64_t rss_bytes;
 	uint64_t power_uw;
 	struct jpu_energy energy;
+	uint64_t energy_total_uj; /* cpu + dram + gpu, set by the JSON writer */
 	struct jpu_co2_acc co2;
 	uint64_t seen_usec; /* CLOCK_REALTIME µs it was last alive (state.c folds) */
 	bool fold;          /* state.c: folded into the past totals at this save */
@@ -95,7 +97,7 @@ struct jpu_hist {
 	uint64_t energy_uj;
 	bool has_emissions;
 	uint64_t co2_ug;
-	uint32_t intensity_mg;
+	uint64_t intensity_mg; /* the metric table reads 64-bit values */
 };
 
 /* Per-domain counter state and this interval's figure, parallel to each
@@ -109,7 +111,7 @@ struct jpu_dom_state {
 struct jpu_engine {
 	struct jpu_logger log;
 	int sysfs_fd, procfs_fd;
-	char *sysfs_root, *procfs_root, *nvml_library, *data_dir, *state_file, *sensor_list;
+	char *sysfs_root, *procfs_root, *nvml_library, *state_file, *sensor_list;
 	bool locks_ready;
 	enum jpu_scope scope;
 	pid_t pid;
@@ -122,7 +124,7 @@ struct jpu_engine {
 	struct jpu_dom_state *dstate[JPU_MAX_SENSORS];
 	size_t n_sensors;
 	int cpu_sensor;       /* index of the sensor giving packages, -1 */
-	int gpu_sensor;       /* index of the sensor giving GPUs, -1 */
+	bool has_gpu;         /* some sensor measures GPUs */
 	bool has_dram_domain; /* the CPU sensor measures DRAM */
 	struct jpu_diag diags[JPU_MAX_DIAGS];
 	size_t n_diags;
@@ -177,54 +179,41 @@ struct jpu_engine {
 	bool stop;
 };
 
-/* accounting.c */
+/* ---- the tick: read, combine, attribute, account, publish, persist ------ */
+
+/* What the read stage measured over one interval (sensors/reading.c). */
+struct jpu_reading {
+	uint64_t interval_usec;
+	struct jpu_host_cpu host_delta; /* /proc/stat over the interval */
+	uint64_t mem_used_bytes;
+	unsigned active_users; /* idle policy "even" */
+	/* [0] the engine's scope, [1 + i] tracked tree i; owned */
+	size_t n_scopes;
+	struct jpu_scope_in *scopes;
+	struct jpu_scope_power *power; /* filled by the attribute stage */
+	/* each sensor's run of per-process GPU figures in e->gpu_procs */
+	size_t proc_first[JPU_MAX_SENSORS], proc_n[JPU_MAX_SENSORS];
+	size_t n_procs;
+};
+
+/* read (sensors/reading.c): 1 with a reading, 0 for the baseline or a
+ * zero-length interval (no sample), -errno. Release with
+ * jpu_reading_free() whatever it returned. */
+int jpu_read(struct jpu_engine *e, struct jpu_reading *rd);
+void jpu_reading_free(struct jpu_reading *rd);
+/* combine (sensors/reading.c): the machine's parts from the domains. */
+void jpu_combine(const struct jpu_engine *e, const struct jpu_reading *rd, struct jpu_machine *m);
+/* Users with CPU time since the last call, for the idle policy "even"
+ * (accounting.c). Never fewer than 1. */
+unsigned jpu_active_users(struct jpu_engine *e);
+
+/* accounting.c: one tick through every stage (attribute in attribution.c,
+ * account, publish and persist here). */
 int jpu_engine_tick(struct jpu_engine *e);
 
 /* Test hooks: replace the clocks (µs). */
 void jpu_engine_set_clocks(struct jpu_engine *e, uint64_t (*mono)(void), uint64_t (*real)(void));
 
-/* export/: writers over the metric table. The caller holds e->lock. */
-struct jpu_buf {
-	char *data;
-	size_t len, cap;
-	bool oom;
-};
-void jpu_buf_puts(struct jpu_buf *b, const char *s);
-void jpu_buf_putn(struct jpu_buf *b, const char *s, size_t n);
-void jpu_buf_printf(struct jpu_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void jpu_buf_json_str(struct jpu_buf *b, const char *s);
-/* value in micro-units printed as units with 6 decimals, from integers */
-void jpu_buf_micro(struct jpu_buf *b, uint64_t v);
-void jpu_buf_iso_time(struct jpu_buf *b, uint64_t t_usec);
-int jpu_buf_finish(struct jpu_buf *b, char **ret);
-
-void jpu_json_sample(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s);
-void jpu_json_diagnostics(struct jpu_buf *b, const struct jpu_engine *e);
-void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s);
-
-/* The metric table (export/metrics.c): one row per figure, read by both
- * the JSON and the Prometheus writers. */
-enum jpu_metric_unit {
-	JPU_UNIT_MICRO, /* µW -> W, µJ -> J: printed /1e6 */
-	JPU_UNIT_RATIO, /* a double 0..1 */
-	JPU_UNIT_MILLI, /* mg/kWh -> g/kWh: printed /1e3 */
-};
-
-struct jpu_metric {
-	const char *json_obj;  /* "cpu", "dram", ... or "energy_j" */
-	const char *json_key;  /* "usage", "total", ... */
-	const char *prom_name; /* NULL = JSON only */
-	const char *prom_type; /* "gauge" or "counter" */
-	const char *prom_help;
-	const char *prom_label; /* extra label pair "kind=\"usage\"" or NULL */
-	enum jpu_metric_unit unit;
-	/* where the value is and whether it is present */
-	size_t value_off;       /* offset in struct jpu_snapshot */
-	ssize_t present_off;    /* offset of a bool, -1 = always */
-	ssize_t limit_flag_off; /* limit: offset of has_limit (JSON null when false), -1 = none */
-};
-
-extern const struct jpu_metric jpu_metrics[];
-extern const size_t jpu_metrics_len;
+#include "export/export.h"
 
 #endif /* JPU_ENGINE_H */

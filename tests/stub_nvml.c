@@ -22,7 +22,11 @@
  *   gpu.I.error=gpu_is_lost | no_permission | unknown
  *                                 every per-device call returns that error
  *   gpu.I.proc=PID,MEM_BYTES      a running compute process (repeatable)
- *   gpu.I.util=PID,SM,TIMESTAMP_US a utilisation sample (repeatable)
+ *   gpu.I.util=PID,SM,TIMESTAMP_US a utilisation sample (repeatable); with
+ *                                 none newer than asked for, the call answers
+ *                                 NOT_FOUND (an idle GPU), as NVML does
+ *   gpu.I.util=not_supported      nvmlDeviceGetProcessUtilization answers
+ *                                 NOT_SUPPORTED (no per-process figures)
  *
  * With $JPU_STUB_NVML_LOG set, nvmlInit_v2 and nvmlShutdown append "init"
  * and "shutdown" lines to that file, so a test can check close().
@@ -43,7 +47,7 @@
 struct stub_gpu {
 	char name[128];
 	unsigned long long power_mw, energy_mj, energy_step_mj, limit_mw;
-	int has_limit, energy_unsupported;
+	int has_limit, energy_unsupported, util_unsupported;
 	nvmlReturn_t error;
 	unsigned nproc, nutil;
 	nvmlProcessInfo_t procs[MAX_ITEMS];
@@ -115,6 +119,8 @@ static void set_gpu(struct stub_gpu *g, const char *key, const char *v)
 	else if (strcmp(key, "proc") == 0 && n == 2 && g->nproc < MAX_ITEMS) {
 		g->procs[g->nproc].pid = (unsigned)x[0];
 		g->procs[g->nproc++].usedGpuMemory = x[1];
+	} else if (strcmp(key, "util") == 0 && strcmp(v, "not_supported") == 0) {
+		g->util_unsupported = 1;
 	} else if (strcmp(key, "util") == 0 && n == 3 && g->nutil < MAX_ITEMS) {
 		g->util[g->nutil].pid = (unsigned)x[0];
 		g->util[g->nutil].smUtil = (unsigned)x[1];
@@ -342,6 +348,8 @@ nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device,
 
 	if (!g)
 		return r;
+	if (g->util_unsupported)
+		return NVML_ERROR_NOT_SUPPORTED;
 	for (unsigned k = 0; k < g->nutil; k++)
 		n += g->util[k].timeStamp > last_seen;
 	if (n == 0)

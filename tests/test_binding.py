@@ -140,3 +140,30 @@ def test_state_file_corrupt_and_locked(tmp_path):
     with jpu.Engine(sensors="estimate", interval=0.05, state_file=state):
         pass
     assert moved.read_bytes() == corrupt
+
+
+def test_estimate_overrides_reach_the_estimate(tmp_path):
+    """ncpu and mem_bytes are the estimate's: 4 vCPUs in its basis, memory capped."""
+    proc = tmp_path / "proc"
+    (tmp_path / "sys").mkdir()
+    proc.mkdir()
+    shutil.copy(FIXTURES / "estimate-xeon-vm" / "proc" / "cpuinfo", proc / "cpuinfo")
+    (proc / "meminfo").write_text("MemTotal: 4096 kB\nMemFree: 1 kB\nMemAvailable: 2048 kB\n")
+
+    def sample(**kw):
+        (proc / "stat").write_text("cpu  100 0 0 100 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n")
+        eng = jpu.Engine(sysfs=tmp_path / "sys", procfs=proc, sensors="estimate", nvml="", **kw)
+        eng.sample()
+        (proc / "stat").write_text("cpu  200 0 0 200 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n")
+        time.sleep(0.02)
+        assert eng.sample()
+        snap = eng.snapshot()
+        eng.close()
+        return snap
+
+    plain, four, capped = sample(), sample(ncpu=4), sample(mem_bytes=1 << 20)
+    assert plain["cpu"]["basis"].endswith("x 2 vCPU")
+    assert four["cpu"]["basis"].endswith("x 4 vCPU")
+    assert abs(capped["dram"]["total"] * 2 - plain["dram"]["total"]) < 1e-5
+    with pytest.raises(ValueError, match="ncpu"):
+        jpu.Engine(ncpu=0)

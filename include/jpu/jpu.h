@@ -74,9 +74,6 @@ typedef struct jpu_engine_opts {
 	const char *procfs_root; /* default "/proc" */
 	/* NVML library to dlopen: NULL = "libnvidia-ml.so.1", "" = GPUs off */
 	const char *nvml_library;
-	/* folder holding vcpu_watts.csv and cpu_tdp.csv for the estimate;
-	 * NULL = the folder installed with the library */
-	const char *data_dir;
 	/* comma-separated list of sensor backends to probe, in order
 	 * ("rapl,hwmon,perf,nvml,estimate"); NULL = all real backends */
 	const char *sensors;
@@ -95,8 +92,10 @@ typedef struct jpu_engine_opts {
 	 * uses the file. A file that cannot be loaded is moved to
 	 * <state_file>.corrupt-<UTC time>, never overwritten (docs/architecture.md). */
 	const char *state_file;
-	/* Estimate: override the machine's memory in bytes and vCPU count
-	 * (0 = read from procfs). */
+	/* Estimate (docs/estimate.md): the memory counted in use is capped at
+	 * mem_bytes (a container's limit), and the per-vCPU model counts ncpu
+	 * vCPUs (a container's CPU quota; also lets the estimate run without a
+	 * readable cpuinfo). 0 = read from procfs. Measured sensors ignore both. */
 	uint64_t mem_bytes;
 	unsigned ncpu;
 

@@ -9,12 +9,12 @@
 
 #include "../engine.h"
 
-static const void *at(const struct jpu_snapshot *s, size_t off)
+static const void *at(const void *s, size_t off)
 {
 	return (const char *)s + off;
 }
 
-static bool flag(const struct jpu_snapshot *s, ssize_t off)
+static bool flag(const void *s, ssize_t off)
 {
 	return off < 0 || *(const bool *)at(s, (size_t)off);
 }
@@ -26,7 +26,7 @@ static void buf_milli(struct jpu_buf *b, uint64_t v)
 	               (unsigned long long)(v % 1000));
 }
 
-static void write_value(struct jpu_buf *b, const struct jpu_metric *m, const struct jpu_snapshot *s)
+static void write_value(struct jpu_buf *b, const struct jpu_metric *m, const void *s)
 {
 	if (m->unit == JPU_UNIT_MILLI) {
 		buf_milli(b, *(const uint64_t *)at(s, m->value_off));
@@ -56,9 +56,10 @@ static const struct jpu_part *part_of(const struct jpu_snapshot *s, const char *
 	return NULL;
 }
 
-/* The strings and arrays that follow an object's numbers. */
-static void write_extras(struct jpu_buf *b, const char *obj, const struct jpu_snapshot *s)
+/* The strings and arrays that follow an object's numbers in the sample. */
+static void write_extras(struct jpu_buf *b, const char *obj, const void *ctx)
 {
+	const struct jpu_snapshot *s = ctx;
 	const struct jpu_part *p = part_of(s, obj);
 
 	if (strcmp(obj, "emissions") == 0) {
@@ -106,6 +107,10 @@ static void write_extras(struct jpu_buf *b, const char *obj, const struct jpu_sn
 
 			jpu_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
 			jpu_buf_json_str(b, g->name);
+			jpu_buf_puts(b, ",\"source\":");
+			jpu_buf_json_str(b, jpu_source_name(g->source));
+			if (g->whole_device)
+				jpu_buf_puts(b, ",\"attribution\":\"whole_device\"");
 			jpu_buf_puts(b, ",\"usage\":");
 			jpu_buf_micro(b, g->usage_uw);
 			jpu_buf_puts(b, ",\"total\":");
@@ -119,6 +124,83 @@ static void write_extras(struct jpu_buf *b, const char *obj, const struct jpu_sn
 		}
 		jpu_buf_puts(b, "]");
 	}
+}
+
+void jpu_json_rows(struct jpu_buf *b, const struct jpu_metric *rows, size_t n, const void *base,
+                   void (*extras)(struct jpu_buf *b, const char *obj, const void *ctx),
+                   const void *ctx)
+{
+	const char *open_obj = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct jpu_metric *m = &rows[i];
+
+		if (!flag(base, m->present_off))
+			continue;
+		if (open_obj && (!m->json_obj || strcmp(open_obj, m->json_obj) != 0)) {
+			if (extras)
+				extras(b, open_obj, ctx);
+			jpu_buf_puts(b, "}");
+			open_obj = NULL;
+		}
+		if (m->json_obj && !open_obj) {
+			jpu_buf_printf(b, ",\"%s\":{", m->json_obj);
+			open_obj = m->json_obj;
+		} else {
+			jpu_buf_puts(b, ",");
+		}
+		jpu_buf_printf(b, "\"%s\":", m->json_key);
+		if (!flag(base, m->limit_flag_off))
+			jpu_buf_puts(b, "null");
+		else
+			write_value(b, m, base);
+	}
+	if (open_obj) {
+		if (extras)
+			extras(b, open_obj, ctx);
+		jpu_buf_puts(b, "}");
+	}
+}
+
+void jpu_json_history(struct jpu_buf *b, const struct jpu_engine *e, uint64_t since_usec)
+{
+	bool first = true;
+
+	jpu_buf_puts(b, "{\"interval_s\":");
+	jpu_buf_micro(b, e->interval_usec);
+	jpu_buf_puts(b, ",\"samples\":[");
+	for (size_t i = 0; i < e->hist_count; i++) {
+		size_t idx = (e->hist_head + e->history_len - e->hist_count + i) % e->history_len;
+		const struct jpu_hist *h = &e->hist[idx];
+
+		if (h->t_real_usec <= since_usec)
+			continue;
+		jpu_buf_puts(b, first ? "{\"time\":" : ",{\"time\":");
+		first = false;
+		jpu_buf_iso_time(b, h->t_real_usec);
+		jpu_json_rows(b, jpu_hist_metrics, jpu_hist_metrics_len, h, NULL, NULL);
+		jpu_buf_puts(b, "}");
+	}
+	jpu_buf_puts(b, "]}");
+}
+
+void jpu_json_tracked(struct jpu_buf *b, const struct jpu_engine *e)
+{
+	jpu_buf_puts(b, "[");
+	for (size_t i = 0; i < e->n_tracked; i++) {
+		struct jpu_tracked one = e->tracked[i];
+		const struct jpu_tracked *t = &one;
+
+		/* totals restored from the state file have no sum yet */
+		one.energy_total_uj = one.energy.cpu_uj + one.energy.dram_uj + one.energy.gpu_uj;
+		jpu_buf_puts(b, i ? ",{\"tag\":" : "{\"tag\":");
+		jpu_buf_json_str(b, t->tag);
+		jpu_buf_printf(b, ",\"pid\":%d,\"alive\":%s", (int)t->pid,
+		               t->alive ? "true" : "false");
+		jpu_json_rows(b, jpu_tracked_metrics, jpu_tracked_metrics_len, t, NULL, NULL);
+		jpu_buf_puts(b, "}");
+	}
+	jpu_buf_puts(b, "]");
 }
 
 void jpu_json_diagnostics(struct jpu_buf *b, const struct jpu_engine *e)
@@ -138,7 +220,6 @@ void jpu_json_diagnostics(struct jpu_buf *b, const struct jpu_engine *e)
 
 void jpu_json_sample(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s)
 {
-	const char *open_obj = NULL;
 
 	jpu_buf_puts(b, "{\"time\":");
 	jpu_buf_iso_time(b, s->t_real_usec);
@@ -155,31 +236,7 @@ void jpu_json_sample(struct jpu_buf *b, const struct jpu_engine *e, const struct
 	                    : e->idle_policy == JPU_IDLE_EVEN ? "even"
 	                                                      : "none");
 
-	for (size_t i = 0; i < jpu_metrics_len; i++) {
-		const struct jpu_metric *m = &jpu_metrics[i];
-
-		if (!flag(s, m->present_off))
-			continue;
-		if (!open_obj || strcmp(open_obj, m->json_obj) != 0) {
-			if (open_obj) {
-				write_extras(b, open_obj, s);
-				jpu_buf_puts(b, "}");
-			}
-			jpu_buf_printf(b, ",\"%s\":{", m->json_obj);
-			open_obj = m->json_obj;
-		} else {
-			jpu_buf_puts(b, ",");
-		}
-		jpu_buf_printf(b, "\"%s\":", m->json_key);
-		if (!flag(s, m->limit_flag_off))
-			jpu_buf_puts(b, "null");
-		else
-			write_value(b, m, s);
-	}
-	if (open_obj) {
-		write_extras(b, open_obj, s);
-		jpu_buf_puts(b, "}");
-	}
+	jpu_json_rows(b, jpu_metrics, jpu_metrics_len, s, write_extras, s);
 	jpu_buf_puts(b, ",\"diagnostics\":");
 	jpu_json_diagnostics(b, e);
 	jpu_buf_puts(b, "}");

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The metric table (STYLE rule 17): every figure of a sample once, with its
- * JSON place and its Prometheus name, type, unit and help. Both writers walk
- * it, so the JSON sample and /metrics cannot disagree. Rows that share a
+ * The metric tables (STYLE rule 17): every figure of a sample, of a history
+ * entry and of a tracked tree once, with its JSON place and its Prometheus
+ * name, type, unit and help. Both writers walk them, so the JSON and
+ * /metrics cannot disagree. Rows that share a
  * Prometheus name are adjacent: the writer emits HELP/TYPE once per name.
  * Also the small growable buffer the writers print into.
  */
@@ -48,6 +49,8 @@ const struct jpu_metric jpu_metrics[] = {
          NULL, JPU_UNIT_MICRO, OFF(gpu.limit_uw), OFF(gpu.present), OFF(gpu.has_limit)},
         {"gpu", "total", "jpu_gpu_power_watts", "gauge", NULL, "kind=\"total\"", JPU_UNIT_MICRO,
          OFF(gpu.total_uw), OFF(gpu.present), NO_FLAG},
+        {"gpu", "idle", "jpu_gpu_power_watts", "gauge", NULL, "kind=\"idle\"", JPU_UNIT_MICRO,
+         OFF(gpu.idle_uw), OFF(gpu.present), NO_FLAG},
         {"energy_j", "cpu", "jpu_energy_joules_total", "counter",
          "Energy used by the scope since the engine started (or since its state file began)",
          "part=\"cpu\"", JPU_UNIT_MICRO, OFF(energy.cpu_uj), OFF(has_cpu_sensor), NO_FLAG},
@@ -67,6 +70,45 @@ const struct jpu_metric jpu_metrics[] = {
          NULL, JPU_UNIT_MILLI, OFF(intensity_mg), OFF(has_emissions), NO_FLAG},
 };
 const size_t jpu_metrics_len = JPU_ARRAY_SIZE(jpu_metrics);
+
+/* A history entry (jpu_engine_history_json): figures of the scope, flat. */
+#define HOFF(f) offsetof(struct jpu_hist, f)
+const struct jpu_metric jpu_hist_metrics[] = {
+        {NULL, "t", NULL, NULL, NULL, NULL, JPU_UNIT_MICRO, HOFF(t_real_usec), NO_FLAG, NO_FLAG},
+        {NULL, "cpu", NULL, NULL, NULL, NULL, JPU_UNIT_MICRO, HOFF(cpu_uw), HOFF(has_cpu), NO_FLAG},
+        {NULL, "cpu_total", NULL, NULL, NULL, NULL, JPU_UNIT_MICRO, HOFF(cpu_total_uw),
+         HOFF(has_cpu), NO_FLAG},
+        {NULL, "dram", NULL, NULL, NULL, NULL, JPU_UNIT_MICRO, HOFF(dram_uw), HOFF(has_dram),
+         NO_FLAG},
+        {NULL, "gpu", NULL, NULL, NULL, NULL, JPU_UNIT_MICRO, HOFF(gpu_uw), HOFF(has_gpu), NO_FLAG},
+        {NULL, "energy_j", NULL, NULL, NULL, NULL, JPU_UNIT_MICRO, HOFF(energy_uj), NO_FLAG,
+         NO_FLAG},
+        {NULL, "emissions_g", NULL, NULL, NULL, NULL, JPU_UNIT_MICRO, HOFF(co2_ug),
+         HOFF(has_emissions), NO_FLAG},
+        {NULL, "intensity_g_per_kwh", NULL, NULL, NULL, NULL, JPU_UNIT_MILLI, HOFF(intensity_mg),
+         HOFF(has_emissions), NO_FLAG},
+};
+const size_t jpu_hist_metrics_len = JPU_ARRAY_SIZE(jpu_hist_metrics);
+
+/* A tracked tree (jpu_tracked_json, and its Prometheus series labelled by
+ * tag). */
+#define TOFF(f) offsetof(struct jpu_tracked, f)
+const struct jpu_metric jpu_tracked_metrics[] = {
+        {NULL, "power_w", NULL, NULL, NULL, NULL, JPU_UNIT_MICRO, TOFF(power_uw), NO_FLAG, NO_FLAG},
+        {"energy_j", "cpu", "jpu_tracked_energy_joules_total", "counter",
+         "Energy used by each tracked process tree (one per Jupyter kernel)", "part=\"cpu\"",
+         JPU_UNIT_MICRO, TOFF(energy.cpu_uj), NO_FLAG, NO_FLAG},
+        {"energy_j", "dram", "jpu_tracked_energy_joules_total", "counter", NULL, "part=\"dram\"",
+         JPU_UNIT_MICRO, TOFF(energy.dram_uj), NO_FLAG, NO_FLAG},
+        {"energy_j", "gpu", "jpu_tracked_energy_joules_total", "counter", NULL, "part=\"gpu\"",
+         JPU_UNIT_MICRO, TOFF(energy.gpu_uj), NO_FLAG, NO_FLAG},
+        {"energy_j", "total", NULL, NULL, NULL, NULL, JPU_UNIT_MICRO, TOFF(energy_total_uj),
+         NO_FLAG, NO_FLAG},
+        {NULL, "emissions_g", "jpu_tracked_emissions_grams_total", "counter",
+         "CO2-equivalent emitted by each tracked process tree", NULL, JPU_UNIT_MICRO,
+         TOFF(co2.co2_ug), NO_FLAG, NO_FLAG},
+};
+const size_t jpu_tracked_metrics_len = JPU_ARRAY_SIZE(jpu_tracked_metrics);
 
 static void buf_grow(struct jpu_buf *b, size_t need)
 {

@@ -44,16 +44,21 @@ static void header(struct jpu_buf *b, const char *name, const char *type, const 
 	jpu_buf_printf(b, "\n# TYPE %s %s\n", name, type);
 }
 
-static void write_row(struct jpu_buf *b, const struct jpu_metric *m, const struct jpu_snapshot *s,
-                      const char *scope)
+/* The label set a record's series start with: scope="..." for the sample,
+ * tag="..." for a tracked tree. */
+typedef void (*label_fn)(struct jpu_buf *b, const void *rec, const void *ctx);
+
+static void write_row(struct jpu_buf *b, const struct jpu_metric *m, const void *rec,
+                      label_fn label, const void *ctx)
 {
-	const char *base = (const char *)s;
+	const char *base = rec;
 
 	if (m->present_off >= 0 && !*(const bool *)(base + m->present_off))
 		return;
 	if (m->limit_flag_off >= 0 && !*(const bool *)(base + m->limit_flag_off))
 		return;
-	jpu_buf_printf(b, "%s{scope=\"%s\"", m->prom_name, scope);
+	jpu_buf_printf(b, "%s{", m->prom_name);
+	label(b, rec, ctx);
 	if (m->prom_label)
 		jpu_buf_printf(b, ",%s", m->prom_label);
 	jpu_buf_puts(b, "} ");
@@ -72,6 +77,46 @@ static void write_row(struct jpu_buf *b, const struct jpu_metric *m, const struc
 	jpu_buf_puts(b, "\n");
 }
 
+/* Every Prometheus row of a table for `count` records of `stride` bytes:
+ * HELP and TYPE once per name, then that name's rows of every record. */
+static void write_table(struct jpu_buf *b, const struct jpu_metric *rows, size_t n,
+                        const void *recs, size_t stride, size_t count, label_fn label,
+                        const void *ctx)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct jpu_metric *m = &rows[i];
+		bool seen = false;
+
+		if (!m->prom_name)
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = rows[k].prom_name && strcmp(rows[k].prom_name, m->prom_name) == 0;
+		if (seen)
+			continue;
+		header(b, m->prom_name, m->prom_type, m->prom_help ? m->prom_help : "");
+		for (size_t r = 0; r < count; r++)
+			for (size_t k = i; k < n; k++)
+				if (rows[k].prom_name &&
+				    strcmp(rows[k].prom_name, m->prom_name) == 0)
+					write_row(b, &rows[k], (const char *)recs + r * stride,
+					          label, ctx);
+	}
+}
+
+static void scope_label(struct jpu_buf *b, const void *rec, const void *ctx)
+{
+	(void)rec;
+	jpu_buf_printf(b, "scope=\"%s\"", (const char *)ctx);
+}
+
+static void tag_label(struct jpu_buf *b, const void *rec, const void *ctx)
+{
+	(void)ctx;
+	jpu_buf_puts(b, "tag=\"");
+	label_value(b, ((const struct jpu_tracked *)rec)->tag);
+	jpu_buf_puts(b, "\"");
+}
+
 void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s)
 {
 	const char *scope = jpu_scope_to_string(e->scope);
@@ -88,51 +133,8 @@ void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct 
 	}
 	if (!s)
 		return;
-
-	/* one HELP/TYPE per name, then every row of that name */
-	for (size_t i = 0; i < jpu_metrics_len; i++) {
-		const struct jpu_metric *m = &jpu_metrics[i];
-		bool seen = false;
-
-		if (!m->prom_name)
-			continue;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = jpu_metrics[k].prom_name &&
-			       strcmp(jpu_metrics[k].prom_name, m->prom_name) == 0;
-		if (seen)
-			continue;
-		header(b, m->prom_name, m->prom_type, m->prom_help ? m->prom_help : "");
-		for (size_t k = i; k < jpu_metrics_len; k++)
-			if (jpu_metrics[k].prom_name &&
-			    strcmp(jpu_metrics[k].prom_name, m->prom_name) == 0)
-				write_row(b, &jpu_metrics[k], s, scope);
-	}
-
-	if (e->n_tracked) {
-		header(b, "jpu_tracked_energy_joules_total", "counter",
-		       "Energy used by each tracked process tree (one per Jupyter kernel)");
-		for (size_t i = 0; i < e->n_tracked; i++) {
-			const struct jpu_tracked *t = &e->tracked[i];
-			static const char *const parts[] = {"cpu", "dram", "gpu"};
-			const uint64_t v[] = {t->energy.cpu_uj, t->energy.dram_uj,
-			                      t->energy.gpu_uj};
-
-			for (size_t k = 0; k < 3; k++) {
-				jpu_buf_puts(b, "jpu_tracked_energy_joules_total{tag=\"");
-				label_value(b, t->tag);
-				jpu_buf_printf(b, "\",part=\"%s\"} ", parts[k]);
-				jpu_buf_micro(b, v[k]);
-				jpu_buf_puts(b, "\n");
-			}
-		}
-		header(b, "jpu_tracked_emissions_grams_total", "counter",
-		       "CO2-equivalent emitted by each tracked process tree");
-		for (size_t i = 0; i < e->n_tracked; i++) {
-			jpu_buf_puts(b, "jpu_tracked_emissions_grams_total{tag=\"");
-			label_value(b, e->tracked[i].tag);
-			jpu_buf_puts(b, "\"} ");
-			jpu_buf_micro(b, e->tracked[i].co2.co2_ug);
-			jpu_buf_puts(b, "\n");
-		}
-	}
+	write_table(b, jpu_metrics, jpu_metrics_len, s, 0, 1, scope_label, scope);
+	if (e->n_tracked)
+		write_table(b, jpu_tracked_metrics, jpu_tracked_metrics_len, e->tracked,
+		            sizeof *e->tracked, e->n_tracked, tag_label, NULL);
 }

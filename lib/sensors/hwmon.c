@@ -6,7 +6,13 @@
  * Documentation/hwmon/sysfs-interface.rst).
  *
  * Chips and what they become:
- *  - amdgpu, i915, xe: GPU. The i915/xe limit is `powerN_max` (PL1,
+ *  - amdgpu, i915, xe: GPU. An APU's amdgpu (integrated GPU) is the
+ *    exception: its PPT figure is the whole SoC's, CPU cores included, so
+ *    it becomes PSYS (reported apart, never added to the CPU or GPU parts).
+ *    It is recognised by the `in1` "vddnb" (northbridge voltage) sensor,
+ *    which amdgpu creates only on APUs (drivers/gpu/drm/amd/pm/amdgpu_pm.c,
+ *    hwmon_attributes_visible: "only APUs have vddnb"). i915 and xe create
+ *    their hwmon for discrete cards only. The i915/xe limit is `powerN_max` (PL1,
  *    Documentation/ABI/testing/sysfs-driver-intel-{i915,xe}-hwmon); xe's
  *    "pkg" sensor is inside its "card" sensor, so it is a duplicate when
  *    the card is there.
@@ -172,8 +178,8 @@ struct probe_state {
 
 /* Add the domain of one attribute index of one chip. Returns 0 (added or
  * skipped) or -ENOMEM. */
-static int add_index(struct jpu_sensor *s, int hfd, unsigned hw, const char *chip, unsigned i,
-                     bool energy, const char *power_attr, struct probe_state *st,
+static int add_index(struct jpu_sensor *s, int hfd, unsigned hw, const char *chip, bool soc,
+                     unsigned i, bool energy, const char *power_attr, struct probe_state *st,
                      const struct jpu_logger *log)
 {
 	char path[48], label[48] = "";
@@ -191,7 +197,7 @@ static int add_index(struct jpu_sensor *s, int hfd, unsigned hw, const char *chi
 			return 0;
 		kind = JPU_DOM_PACKAGE;
 	} else if (is_gpu_chip(chip)) {
-		kind = JPU_DOM_GPU;
+		kind = soc ? JPU_DOM_PSYS : JPU_DOM_GPU;
 	}
 	if (energy)
 		snprintf(path, sizeof path, "energy%u_input", i);
@@ -278,7 +284,8 @@ static int probe_chip(struct jpu_sensor *s, int cfd, unsigned hw, struct probe_s
 	char dname[32], chip[32];
 	struct hwmon_attrs a;
 	size_t first = s->n_domains;
-	bool xe_card = false;
+	bool xe_card = false, soc = false;
+	char label[16];
 	int hfd, r;
 
 	snprintf(dname, sizeof dname, "hwmon%u", hw);
@@ -292,15 +299,25 @@ static int probe_chip(struct jpu_sensor *s, int cfd, unsigned hw, struct probe_s
 		close(hfd);
 		return 0;
 	}
+	/* an APU's amdgpu measures the whole SoC (see the top of this file) */
+	if (strcmp(chip, "amdgpu") == 0 &&
+	    jpu_read_str_at(hfd, "in1_label", label, sizeof label) == 0 &&
+	    strcmp(label, "vddnb") == 0) {
+		soc = true;
+		jpu_logf(log, JPU_LOG_INFO,
+		         "hwmon: %s is an APU's amdgpu: its power is the whole SoC's, reported "
+		         "as psys",
+		         dname);
+	}
 	for (unsigned i = 1; i < HWMON_MAX_INDEX; i++) {
 		uint64_t bit = 1ULL << i;
 
 		if (a.energy & bit)
-			r = add_index(s, hfd, hw, chip, i, true, NULL, st, log);
+			r = add_index(s, hfd, hw, chip, soc, i, true, NULL, st, log);
 		else if (a.power_avg & bit)
-			r = add_index(s, hfd, hw, chip, i, false, "average", st, log);
+			r = add_index(s, hfd, hw, chip, soc, i, false, "average", st, log);
 		else if (a.power_in & bit)
-			r = add_index(s, hfd, hw, chip, i, false, "input", st, log);
+			r = add_index(s, hfd, hw, chip, soc, i, false, "input", st, log);
 		else
 			continue;
 		if (r < 0) {

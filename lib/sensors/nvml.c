@@ -13,7 +13,10 @@
  *  - nvmlDeviceGetEnforcedPowerLimit (mW): the domain's limit;
  *  - nvmlDeviceGetComputeRunningProcesses_v3 (else _v2): used memory per pid;
  *  - nvmlDeviceGetProcessUtilization: SM utilisation per pid since a
- *    timestamp, which is what gpu_procs reports for attribution.
+ *    timestamp, which is what gpu_procs reports for attribution. NOT_FOUND
+ *    means no sample since then: the GPU was idle, a figure like any other
+ *    (jpu_domain.per_process stays true); without the symbol or with
+ *    NOT_SUPPORTED nobody can be told apart (per_process false).
  * Reference: NVML API Reference Guide, docs.nvidia.com/deploy/nvml-api/.
  */
 #include <dlfcn.h>
@@ -341,26 +344,33 @@ static int procs_reserve(struct nvml_state *st, unsigned n)
 	return 0;
 }
 
-/* Per-process SM samples newer than the last call. Returns the count in
- * st->util, 0 when none or unsupported. */
-static unsigned dev_util_samples(struct nvml_state *st, struct nvml_dev *dev)
+/* Per-process SM samples newer than the last call, in st->util. Returns
+ * their count, 0 when there is none (NVML answers NOT_FOUND: no process ran
+ * on the GPU since then, the normal idle case), or -EOPNOTSUPP when the
+ * driver or the GPU gives no per-process figures (symbol missing,
+ * NOT_SUPPORTED) or the call failed: then nobody can be told apart. */
+static int dev_util_samples(struct nvml_state *st, struct nvml_dev *dev)
 {
 	unsigned n = 0;
 	nvmlReturn_t r;
 
 	if (!st->api.get_proc_util)
-		return 0;
+		return -EOPNOTSUPP;
 	/* NULL buffer asks for the count; allow a few more to appear */
 	r = st->api.get_proc_util(dev->handle, NULL, &n, dev->last_util_ts);
+	if (r == NVML_ERROR_NOT_FOUND || (r == NVML_SUCCESS && n == 0))
+		return 0;
 	if (r != NVML_SUCCESS && r != NVML_ERROR_INSUFFICIENT_SIZE)
-		return 0;
-	if (n == 0 || util_reserve(st, n + 8) < 0)
-		return 0;
+		return -EOPNOTSUPP;
+	if (util_reserve(st, n + 8) < 0)
+		return -ENOMEM;
 	n = st->util_cap;
 	r = st->api.get_proc_util(dev->handle, st->util, &n, dev->last_util_ts);
-	if (r != NVML_SUCCESS || n > st->util_cap)
+	if (r == NVML_ERROR_NOT_FOUND)
 		return 0;
-	return n;
+	if (r != NVML_SUCCESS || n > st->util_cap)
+		return -EIO;
+	return (int)n;
 }
 
 /* Running compute processes with their memory, in st->procs. */
@@ -408,14 +418,20 @@ static int nvml_gpu_procs(struct jpu_sensor *s, struct jpu_gpu_proc *out, size_t
 	for (size_t i = 0; i < s->n_domains && count < n; i++) {
 		struct nvml_dev *dev = &st->devs[i];
 		size_t first = count;
-		unsigned nu, np;
+		unsigned np;
+		int nu;
 
+		s->domains[i].per_process = false;
 		if (dev->last_error != NVML_SUCCESS)
 			continue; /* lost GPU: nothing to attribute */
 		nu = dev_util_samples(st, dev);
+		/* no samples is a figure (the GPU was idle); an error is not */
+		s->domains[i].per_process = nu >= 0;
+		if (nu < 0)
+			nu = 0;
 		/* a pid may have several samples in the interval: sum them in
 		 * sm_util, count them in mem_bytes (still unused), then average */
-		for (unsigned k = 0; k < nu; k++) {
+		for (int k = 0; k < nu; k++) {
 			const nvmlProcessUtilizationSample_t *u = &st->util[k];
 			struct jpu_gpu_proc *p;
 
@@ -429,7 +445,7 @@ static int nvml_gpu_procs(struct jpu_sensor *s, struct jpu_gpu_proc *out, size_t
 			p->sm_util += u->smUtil > 100 ? 100 : u->smUtil;
 			p->mem_bytes++;
 		}
-		for (unsigned k = 0; k < nu; k++)
+		for (int k = 0; k < nu; k++)
 			if (st->util[k].timeStamp > dev->last_util_ts)
 				dev->last_util_ts = st->util[k].timeStamp;
 		for (size_t k = first; k < count; k++) {

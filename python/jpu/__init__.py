@@ -46,6 +46,9 @@ class Engine:
     state_file: file keeping cumulative energy across restarts; one engine per file (OSError
         EBUSY while another engine holds it); a file that cannot be loaded is moved to
         <file>.corrupt-<UTC time>, never overwritten.
+    ncpu: vCPUs the estimate counts (a container's CPU quota; None = from cpuinfo).
+    mem_bytes: cap on the memory the estimate counts in use, in bytes (a container's
+        memory limit; None = none). Measured sensors ignore ncpu and mem_bytes.
     carbon: carbon settings, as for set_carbon() (None = auto: the World average
         of the country table until a country is given).
     """
@@ -64,6 +67,8 @@ class Engine:
         sensors: str | None = None,
         state_file: str | os.PathLike | None = None,
         carbon: dict | None = None,
+        ncpu: int | None = None,
+        mem_bytes: int | None = None,
     ) -> None:
         if scope not in SCOPES:
             raise ValueError(f"scope: expected one of system, user, process; got {scope!r}")
@@ -77,6 +82,10 @@ class Engine:
             raise ValueError(f"interval: {interval} s is outside 0.01 .. 3600 s")
         if history is None or int(history) < 1:
             raise ValueError(f"history: expected a positive number of samples, got {history!r}")
+        if ncpu is not None and not 1 <= int(ncpu) <= 65535:
+            raise ValueError(f"ncpu: expected a number of vCPUs from 1, got {ncpu!r}")
+        if mem_bytes is not None and int(mem_bytes) < 1:
+            raise ValueError(f"mem_bytes: expected a positive number of bytes, got {mem_bytes!r}")
         self.scope = "system" if scope == "sys" else scope
         self.interval = interval
         self._e = _jpu.Engine(
@@ -91,6 +100,8 @@ class Engine:
             history=int(history),
             sensors=sensors,
             state_file=None if state_file is None else os.fspath(state_file),
+            ncpu=int(ncpu or 0),
+            mem_bytes=int(mem_bytes or 0),
         )
         if carbon:
             self.set_carbon(**carbon)

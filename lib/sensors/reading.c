@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The first two stages of a tick (docs/architecture.md):
+ *  - read: the host's CPU times and memory from /proc, every scope's CPU
+ *    time and memory (the engine's scope and each tracked tree), every
+ *    sensor turned into power over the interval, and the per-process GPU
+ *    utilisation of every backend that has it;
+ *  - combine: the machine's parts from the domains. CPU = the packages of
+ *    the sensor that measures them (deduplicated by the backends), DRAM
+ *    beside them, psys apart from any sensor, core and uncore never added,
+ *    and every GPU once, whatever backend measures it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine.h"
+#include "../proc/procfile.h"
+#include "../proc/proctab.h"
+#include "../proc/tree.h"
+#include "../proc/user.h"
+
+/* Per-domain power over the interval. Counters go through the wrap/reset
+ * rule of counter.h: an interval it cannot vouch for is unknown. */
+static void read_sensors(struct jpu_engine *e, const struct jpu_sense_ctx *ctx)
+{
+	for (size_t i = 0; i < e->n_sensors; i++) {
+		struct jpu_sensor *s = &e->sensors[i];
+		int r = s->ops->read ? s->ops->read(s, ctx) : -EOPNOTSUPP;
+
+		for (size_t k = 0; k < s->n_domains; k++) {
+			struct jpu_domain *d = &s->domains[k];
+			struct jpu_dom_state *st = &e->dstate[i][k];
+
+			st->valid = false;
+			if (r < 0 || !d->valid) {
+				/* no baseline across a failed read: the next good
+				 * read starts a new interval */
+				jpu_counter_forget(&st->counter);
+				continue;
+			}
+			if (d->has_energy) {
+				struct jpu_counter_limits lim;
+
+				jpu_counter_limits_of(d, &lim);
+				st->valid = jpu_counter_measured(jpu_counter_update(
+				        &st->counter, d->energy_uj, ctx->t_mono_usec, &lim, d->id,
+				        &e->log, &st->power_uw));
+			} else if (d->has_power) {
+				st->power_uw = d->power_uw;
+				st->valid = ctx->interval_usec > 0;
+			}
+		}
+	}
+}
+
+/* Per-process GPU utilisation of every backend that reports it, one run of
+ * e->gpu_procs per sensor (device = that sensor's domain index until
+ * combine maps it to the machine's GPU list). */
+static void read_gpu_procs(struct jpu_engine *e, struct jpu_reading *rd)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < e->n_sensors; i++) {
+		struct jpu_sensor *s = &e->sensors[i];
+		int n;
+
+		rd->proc_first[i] = count;
+		rd->proc_n[i] = 0;
+		if (!s->ops->gpu_procs || count >= JPU_MAX_GPU_PROCS)
+			continue;
+		n = s->ops->gpu_procs(s, e->gpu_procs + count, JPU_MAX_GPU_PROCS - count);
+		if (n <= 0)
+			continue;
+		rd->proc_n[i] = (size_t)n;
+		count += (size_t)n;
+	}
+	rd->n_procs = count;
+}
+
+static bool pred_tree(const void *arg, pid_t pid)
+{
+	return arg && jpu_tree_contains(arg, pid);
+}
+
+static bool pred_user(const void *arg, pid_t pid)
+{
+	return arg && jpu_user_contains(arg, pid);
+}
+
+/* The scopes' CPU time over the interval and memory now: [0] the engine's
+ * scope, [1 + i] tracked tree i. */
+static int read_scopes(struct jpu_engine *e, struct jpu_reading *rd)
+{
+	struct jpu_scope_in *sc;
+	uint64_t ticks = 0, rss = 0;
+
+	rd->n_scopes = 1 + e->n_tracked;
+	rd->scopes = calloc(rd->n_scopes, sizeof *rd->scopes);
+	rd->power = calloc(rd->n_scopes, sizeof *rd->power);
+	if (!rd->scopes || !rd->power)
+		return -ENOMEM;
+	if (e->scope != JPU_SCOPE_SYSTEM || e->n_tracked > 0)
+		jpu_proctab_refresh(e->proctab);
+	sc = &rd->scopes[0];
+	sc->measured = true;
+	sc->is_system = e->scope == JPU_SCOPE_SYSTEM;
+	if (e->scope == JPU_SCOPE_PROCESS) {
+		jpu_tree_update(e->tree, &ticks, &rss);
+		sc->contains = pred_tree;
+		sc->arg = e->tree;
+	} else if (e->scope == JPU_SCOPE_USER) {
+		jpu_user_update(e->user, &ticks, &rss);
+		sc->contains = pred_user;
+		sc->arg = e->user;
+	}
+	sc->cpu_ticks = ticks >= e->prev_scope_ticks ? ticks - e->prev_scope_ticks : 0;
+	sc->rss_bytes = rss;
+	e->prev_scope_ticks = ticks;
+
+	for (size_t i = 0; i < e->n_tracked; i++) {
+		struct jpu_tracked *t = &e->tracked[i];
+		int r;
+
+		sc = &rd->scopes[1 + i];
+		if (!t->tree) {
+			/* restored from the state file, not tracked again yet */
+			t->alive = false;
+			continue;
+		}
+		ticks = rss = 0;
+		r = jpu_tree_update(t->tree, &ticks, &rss);
+		t->alive = r >= 0;
+		sc->measured = true;
+		sc->cpu_ticks = t->have_prev && ticks >= t->prev_ticks ? ticks - t->prev_ticks : 0;
+		sc->rss_bytes = r >= 0 ? rss : 0;
+		sc->contains = pred_tree;
+		sc->arg = t->tree;
+		t->prev_ticks = ticks;
+		t->have_prev = true;
+	}
+	return 0;
+}
+
+int jpu_read(struct jpu_engine *e, struct jpu_reading *rd)
+{
+	struct jpu_host_cpu host;
+	struct jpu_sense_ctx ctx = {0};
+	uint64_t now = e->clock_mono(), mem_total = 0;
+	bool first = !e->have_prev;
+	int r;
+
+	memset(rd, 0, sizeof *rd);
+	r = jpu_proc_host_cpu(e->procfs_fd, &host);
+	if (r < 0) {
+		jpu_logf(&e->log, JPU_LOG_WARNING, "/proc/stat: %s: sample skipped", strerror(-r));
+		return r;
+	}
+	if (jpu_proc_meminfo(e->procfs_fd, &mem_total, &rd->mem_used_bytes) < 0)
+		mem_total = rd->mem_used_bytes = 0;
+	if (!first) {
+		rd->interval_usec = now > e->prev_mono_usec ? now - e->prev_mono_usec : 0;
+		/* a zero-length interval yields no sample (STYLE rule 11) */
+		if (rd->interval_usec == 0)
+			return 0;
+		rd->host_delta.busy_ticks = host.busy_ticks >= e->prev_host.busy_ticks
+		                                    ? host.busy_ticks - e->prev_host.busy_ticks
+		                                    : 0;
+		rd->host_delta.all_ticks = host.all_ticks >= e->prev_host.all_ticks
+		                                   ? host.all_ticks - e->prev_host.all_ticks
+		                                   : 0;
+		rd->host_delta.ncpu = host.ncpu;
+	}
+	r = read_scopes(e, rd);
+	if (r < 0)
+		return r;
+
+	ctx.t_mono_usec = now;
+	ctx.interval_usec = rd->interval_usec;
+	ctx.host_delta = first ? NULL : &rd->host_delta;
+	ctx.mem_used_bytes = rd->mem_used_bytes;
+	ctx.mem_total_bytes = mem_total;
+	read_sensors(e, &ctx);
+	read_gpu_procs(e, rd);
+
+	e->prev_host = host;
+	e->prev_mono_usec = now;
+	e->have_prev = true;
+	/* every tick, the baseline included: activity is a delta */
+	rd->active_users = e->idle_policy == JPU_IDLE_EVEN ? jpu_active_users(e) : 1;
+	return first ? 0 : 1;
+}
+
+void jpu_reading_free(struct jpu_reading *rd)
+{
+	free(rd->scopes);
+	free(rd->power);
+	rd->scopes = NULL;
+	rd->power = NULL;
+	rd->n_scopes = 0;
+}
+
+/* Sum the domains of one kind of sensor si into ps. */
+static void sum_kind(const struct jpu_engine *e, int si, enum jpu_domain_kind kind,
+                     struct jpu_part_sum *ps)
+{
+	const struct jpu_sensor *s;
+
+	memset(ps, 0, sizeof *ps);
+	if (si < 0)
+		return;
+	s = &e->sensors[si];
+	for (size_t k = 0; k < s->n_domains; k++) {
+		const struct jpu_domain *d = &s->domains[k];
+		const struct jpu_dom_state *st = &e->dstate[si][k];
+
+		if (d->kind != kind || d->duplicate)
+			continue;
+		if (!st->valid) {
+			/* one missing package makes the sum unknown, not smaller */
+			memset(ps, 0, sizeof *ps);
+			return;
+		}
+		ps->any = true;
+		ps->source = s->ops->source;
+		ps->uw += st->power_uw;
+		if (d->has_limit) {
+			ps->has_limit = true;
+			ps->limit_uw += d->limit_uw;
+		}
+	}
+}
+
+/* psys may come from any sensor: rapl next to the packages, or the hwmon
+ * figure of an integrated GPU that covers the whole SoC (hwmon.c) */
+static void sum_psys(const struct jpu_engine *e, struct jpu_part_sum *ps)
+{
+	memset(ps, 0, sizeof *ps);
+	for (size_t i = 0; i < e->n_sensors; i++) {
+		struct jpu_part_sum one;
+
+		sum_kind(e, (int)i, JPU_DOM_PSYS, &one);
+		if (one.any) {
+			*ps = one;
+			return;
+		}
+	}
+}
+
+/* Every GPU of every sensor once: no backend shadows another (an amdgpu,
+ * i915 or xe hwmon beside NVML). The backends never measure the same
+ * device twice: NVML needs NVIDIA's driver, which registers no hwmon power,
+ * and xe's package sensor is already marked a duplicate of its card's. One
+ * GPU without a figure makes the GPU part unknown, not smaller. */
+static void combine_gpus(const struct jpu_engine *e, const struct jpu_reading *rd,
+                         struct jpu_machine *m)
+{
+	for (size_t i = 0; i < e->n_sensors; i++) {
+		const struct jpu_sensor *s = &e->sensors[i];
+		unsigned first = m->n_gpus;
+
+		for (size_t k = 0; k < s->n_domains; k++) {
+			const struct jpu_domain *d = &s->domains[k];
+			const struct jpu_dom_state *st = &e->dstate[i][k];
+			struct jpu_machine_gpu *g;
+
+			if (d->kind != JPU_DOM_GPU || d->duplicate)
+				continue;
+			if (!st->valid) {
+				m->n_gpus = 0;
+				m->n_procs = 0;
+				return;
+			}
+			if (m->n_gpus >= JPU_MAX_GPUS)
+				break;
+			g = &m->gpus[m->n_gpus++];
+			g->d = d;
+			g->source = s->ops->source;
+			g->power_uw = st->power_uw;
+			g->per_process = d->per_process;
+		}
+		/* this sensor's processes: domain index -> machine GPU index */
+		for (size_t p = rd->proc_first[i]; p < rd->proc_first[i] + rd->proc_n[i]; p++) {
+			struct jpu_gpu_proc *gp = &e->gpu_procs[p];
+			unsigned dom = gp->device, g = first;
+
+			gp->device = UINT_MAX;
+			for (unsigned at = first; at < m->n_gpus && dom < s->n_domains; at++)
+				if (m->gpus[at].d == &s->domains[dom]) {
+					g = at;
+					gp->device = at;
+				}
+			if (gp->device != UINT_MAX)
+				m->gpus[g].util_sum += gp->sm_util;
+		}
+	}
+	m->procs = e->gpu_procs;
+	m->n_procs = rd->n_procs;
+}
+
+void jpu_combine(const struct jpu_engine *e, const struct jpu_reading *rd, struct jpu_machine *m)
+{
+	memset(m, 0, sizeof *m);
+	m->interval_usec = rd->interval_usec;
+	m->host_busy_ticks = rd->host_delta.busy_ticks;
+	m->host_all_ticks = rd->host_delta.all_ticks;
+	m->mem_used_bytes = rd->mem_used_bytes;
+	m->active_users = rd->active_users;
+	m->policy = e->idle_policy;
+	sum_kind(e, e->cpu_sensor, JPU_DOM_PACKAGE, &m->pkg);
+	sum_kind(e, e->cpu_sensor, JPU_DOM_DRAM, &m->dram);
+	sum_psys(e, &m->psys);
+	combine_gpus(e, rd, m);
+}
