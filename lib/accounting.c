@@ -195,18 +195,22 @@ static void account(struct jpu_engine *e, const struct jpu_machine *m, const str
 	snap->pue_milli = e->pue_milli;
 	for (size_t i = 0; i < rd->n_scopes; i++) {
 		const struct jpu_scope_power *p = &rd->power[i];
-		struct jpu_tracked *t = i ? &e->tracked[i - 1] : NULL;
+		/* scope i > 0 is the sampler's tree i - 1; its tag, if it
+		 * was not untracked or re-tracked since the read (tracked.c) */
+		struct jpu_tracked *t = i ? jpu_tracked_find(e, i - 1) : NULL;
 		uint64_t cpu = m->pkg.any ? p->cpu_uw : 0, dram = m->dram.any ? p->dram_uw : 0;
-		uint64_t added = add_energy(t ? &t->energy : &e->energy, cpu, dram, p->gpu_uw,
-		                            m->interval_usec);
+		uint64_t added;
 
+		if (i && !t)
+			continue;
+		added = add_energy(t ? &t->energy : &e->energy, cpu, dram, p->gpu_uw,
+		                   m->interval_usec);
 		if (snap->has_emissions)
 			jpu_co2_add(t ? &t->co2 : &e->co2, added, snap->intensity.mg_per_kwh,
 			            e->pue_milli);
 		if (t) {
 			t->power_uw = cpu + dram + p->gpu_uw;
-			t->last_ticks_delta = rd->scopes[i].cpu_ticks;
-			t->rss_bytes = rd->scopes[i].rss_bytes;
+			t->alive = e->trees[i - 1].alive;
 		}
 	}
 	snap->co2_ug = e->co2.co2_ug;
@@ -224,7 +228,7 @@ static void publish(struct jpu_engine *e, struct jpu_snapshot *snap)
 	snap->seq = e->snap.seq + 1;
 	e->snap = *snap;
 	hist_push(e, snap);
-	pthread_cond_broadcast(&e->cond);
+	pthread_cond_broadcast(&e->published);
 }
 
 /* The persist stage: the totals to the state file, after every sample;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,8 +230,7 @@ JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
 		jpu_sensor_free_domains(&e->sensors[i]);
 		free(e->dstate[i]);
 	}
-	for (size_t i = 0; i < e->n_tracked; i++)
-		jpu_tree_free(e->tracked[i].tree);
+	jpu_tracked_free_trees(e);
 	free(e->tracked);
 	jpu_tree_free(e->tree);
 	jpu_user_free(e->user);
@@ -247,7 +247,9 @@ JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
 	if (e->locks_ready) {
 		pthread_mutex_destroy(&e->lock);
 		pthread_mutex_destroy(&e->sample_lock);
+		pthread_mutex_destroy(&e->run_lock);
 		pthread_cond_destroy(&e->cond);
+		pthread_cond_destroy(&e->published);
 	}
 	free(e->sysfs_root);
 	free(e->procfs_root);
@@ -287,6 +289,44 @@ static int build_carbon(struct jpu_engine *e, const jpu_engine_opts *o, struct j
 	return jpu_carbon_new(&co, ret);
 }
 
+/* Both condition variables wait on CLOCK_MONOTONIC deadlines: a change of
+ * the wall clock neither stalls the sampler nor ends a wait early. */
+static int init_locks(struct jpu_engine *e)
+{
+	pthread_condattr_t attr;
+	int r = -ENOMEM;
+
+	if (pthread_condattr_init(&attr))
+		return -ENOMEM;
+	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) {
+		r = -EINVAL;
+		goto free_attr;
+	}
+	if (pthread_mutex_init(&e->lock, NULL))
+		goto free_attr;
+	if (pthread_mutex_init(&e->sample_lock, NULL))
+		goto free_lock;
+	if (pthread_mutex_init(&e->run_lock, NULL))
+		goto free_sample_lock;
+	if (pthread_cond_init(&e->cond, &attr))
+		goto free_run_lock;
+	if (pthread_cond_init(&e->published, &attr))
+		goto free_cond;
+	pthread_condattr_destroy(&attr);
+	return 0;
+free_cond:
+	pthread_cond_destroy(&e->cond);
+free_run_lock:
+	pthread_mutex_destroy(&e->run_lock);
+free_sample_lock:
+	pthread_mutex_destroy(&e->sample_lock);
+free_lock:
+	pthread_mutex_destroy(&e->lock);
+free_attr:
+	pthread_condattr_destroy(&attr);
+	return r;
+}
+
 JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 {
 	struct jpu_engine *e;
@@ -305,11 +345,9 @@ JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 	e->log.userdata = OPT(o, log_userdata, NULL);
 	e->clock_mono = jpu_now_mono_usec;
 	e->clock_real = jpu_now_real_usec;
-	if (pthread_mutex_init(&e->lock, NULL) || pthread_mutex_init(&e->sample_lock, NULL) ||
-	    pthread_cond_init(&e->cond, NULL)) {
-		r = -ENOMEM;
+	r = init_locks(e);
+	if (r < 0)
 		goto fail;
-	}
 	e->locks_ready = true;
 
 	s = OPT(o, sysfs_root, NULL);
@@ -458,52 +496,47 @@ static void *sampler_main(void *arg)
 
 JPU_API int jpu_engine_start(jpu_engine *e)
 {
-	pthread_condattr_t attr;
-	int r;
+	int r = 0;
 
 	if (!e)
 		return -EINVAL;
+	pthread_mutex_lock(&e->run_lock);
 	pthread_mutex_lock(&e->lock);
-	if (e->thread_running) {
-		pthread_mutex_unlock(&e->lock);
-		return 0;
+	if (!e->thread_running) {
+		e->stop = false;
+		/* intensity fetches run on their own thread: never in a tick */
+		r = -jpu_carbon_start(e->carbon);
+		if (r == 0)
+			r = pthread_create(&e->thread, NULL, sampler_main, e);
+		if (r == 0)
+			e->thread_running = true;
 	}
-	/* the sampler waits on CLOCK_MONOTONIC deadlines */
-	pthread_cond_destroy(&e->cond);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&e->cond, &attr);
-	pthread_condattr_destroy(&attr);
-	e->stop = false;
-	/* intensity fetches run on their own thread: never in a tick */
-	r = -jpu_carbon_start(e->carbon);
-	if (r == 0)
-		r = pthread_create(&e->thread, NULL, sampler_main, e);
-	if (r == 0)
-		e->thread_running = true;
 	pthread_mutex_unlock(&e->lock);
+	pthread_mutex_unlock(&e->run_lock);
 	return -r;
 }
 
 JPU_API int jpu_engine_stop(jpu_engine *e)
 {
-	pthread_t t;
-
 	if (!e)
 		return -EINVAL;
+	/* run_lock: a second stop (or a start) waits for this join instead of
+	 * joining the same thread twice or starting one beside it */
+	pthread_mutex_lock(&e->run_lock);
 	pthread_mutex_lock(&e->lock);
 	if (!e->thread_running) {
 		pthread_mutex_unlock(&e->lock);
+		pthread_mutex_unlock(&e->run_lock);
 		return 0;
 	}
 	e->stop = true;
-	t = e->thread;
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
-	pthread_join(t, NULL);
+	pthread_join(e->thread, NULL);
 	pthread_mutex_lock(&e->lock);
 	e->thread_running = false;
 	pthread_mutex_unlock(&e->lock);
+	pthread_mutex_unlock(&e->run_lock);
 	return 0;
 }
 
@@ -521,28 +554,21 @@ JPU_API int jpu_engine_sample(jpu_engine *e)
 
 JPU_API int64_t jpu_engine_wait(jpu_engine *e, int64_t seq, uint64_t timeout_usec)
 {
-	uint64_t deadline = jpu_now_mono_usec() + timeout_usec;
+	uint64_t now = jpu_now_mono_usec(), deadline;
+	struct timespec ts;
 	int64_t got;
+	int r = 0;
 
 	if (!e)
 		return -EINVAL;
+	/* an absolute deadline on the condition variable's clock
+	 * (CLOCK_MONOTONIC); the tick signals `published` as it publishes */
+	deadline = timeout_usec > UINT64_MAX - now ? UINT64_MAX : now + timeout_usec;
+	ts.tv_sec = (time_t)(deadline / JPU_USEC_PER_SEC);
+	ts.tv_nsec = (long)(deadline % JPU_USEC_PER_SEC) * 1000;
 	pthread_mutex_lock(&e->lock);
-	/* the condition variable may use either clock: poll in short waits
-	 * against a monotonic deadline, which is exact enough for callers */
-	while (e->snap.seq <= seq) {
-		uint64_t now = jpu_now_mono_usec();
-		struct timespec ts;
-		uint64_t step;
-
-		if (now >= deadline)
-			break;
-		step = deadline - now < 20000 ? deadline - now : 20000;
-		pthread_mutex_unlock(&e->lock);
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)step * 1000;
-		nanosleep(&ts, NULL);
-		pthread_mutex_lock(&e->lock);
-	}
+	while (e->snap.seq <= seq && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&e->published, &e->lock, &ts);
 	got = e->snap.seq;
 	pthread_mutex_unlock(&e->lock);
 	return got > seq ? got : -ETIMEDOUT;
@@ -633,94 +659,71 @@ static struct jpu_tracked *find_tracked(struct jpu_engine *e, const char *tag)
 	return NULL;
 }
 
+/* One stat of <procfs>/<pid>: the caller learns at once that a pid does
+ * not exist, without the /proc scan that building its tree takes. */
+static int pid_exists(const struct jpu_engine *e, pid_t pid)
+{
+	char name[16];
+	struct stat st;
+
+	snprintf(name, sizeof name, "%d", (int)pid);
+	if (fstatat(e->procfs_fd, name, &st, 0) < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ESRCH;
+}
+
+/* Cheap for the caller (the Jupyter event loop): check the pid, record the
+ * request under the lock and return. The sampler builds or re-roots the
+ * tree at its next tick (tracked.c); it never waits on a tick. */
 JPU_API int jpu_track(jpu_engine *e, pid_t pid, const char *tag)
 {
 	struct jpu_tracked *t, *arr;
-	struct jpu_tree *tree = NULL;
 	int r;
 
 	if (!e || !tag || !tag[0] || strlen(tag) >= sizeof t->tag || pid <= 0)
 		return -EINVAL;
-	/* the proctab belongs to the sampling side */
-	pthread_mutex_lock(&e->sample_lock);
-	r = jpu_proctab_refresh(e->proctab);
+	r = pid_exists(e, pid);
 	if (r < 0)
-		goto out;
+		return r;
 	pthread_mutex_lock(&e->lock);
 	t = find_tracked(e, tag);
-	pthread_mutex_unlock(&e->lock);
-	if (t && !t->tree) {
-		/* a tag restored from the state file: follow it again */
-		r = jpu_tree_new(e->proctab, pid, &tree);
-		if (r < 0)
-			goto out;
-		pthread_mutex_lock(&e->lock);
-		t->tree = tree;
-		t->pid = pid;
-		t->alive = true;
-		t->have_prev = false;
-		pthread_mutex_unlock(&e->lock);
-		goto out;
+	if (!t) {
+		arr = realloc(e->tracked, (e->n_tracked + 1) * sizeof *arr);
+		if (!arr) {
+			pthread_mutex_unlock(&e->lock);
+			return -ENOMEM;
+		}
+		e->tracked = arr;
+		t = &arr[e->n_tracked++];
+		memset(t, 0, sizeof *t);
+		snprintf(t->tag, sizeof t->tag, "%s", tag);
 	}
-	if (t) {
-		/* a restarted kernel: same tag, new tree, totals kept */
-		r = jpu_tree_reroot(t->tree, pid);
-		if (r < 0)
-			goto out;
-		pthread_mutex_lock(&e->lock);
-		t->pid = pid;
-		t->alive = true;
-		t->have_prev = false;
-		pthread_mutex_unlock(&e->lock);
-		goto out;
-	}
-	r = jpu_tree_new(e->proctab, pid, &tree);
-	if (r < 0)
-		goto out;
-	pthread_mutex_lock(&e->lock);
-	arr = realloc(e->tracked, (e->n_tracked + 1) * sizeof *arr);
-	if (!arr) {
-		pthread_mutex_unlock(&e->lock);
-		jpu_tree_free(tree);
-		r = -ENOMEM;
-		goto out;
-	}
-	e->tracked = arr;
-	t = &arr[e->n_tracked++];
-	memset(t, 0, sizeof *t);
-	snprintf(t->tag, sizeof t->tag, "%s", tag);
+	/* a known tag (a restarted kernel, or one restored from the state
+	 * file) keeps its totals and follows the new tree */
 	t->pid = pid;
-	t->tree = tree;
+	t->gen = ++e->track_gen;
 	t->alive = true;
 	pthread_mutex_unlock(&e->lock);
-	r = 0;
-out:
-	pthread_mutex_unlock(&e->sample_lock);
-	return r;
+	return 0;
 }
 
 JPU_API int jpu_untrack(jpu_engine *e, const char *tag)
 {
 	struct jpu_tracked *t;
-	struct jpu_tree *tree;
 
 	if (!e || !tag)
 		return -EINVAL;
-	pthread_mutex_lock(&e->sample_lock);
 	pthread_mutex_lock(&e->lock);
 	t = find_tracked(e, tag);
 	if (!t) {
 		pthread_mutex_unlock(&e->lock);
-		pthread_mutex_unlock(&e->sample_lock);
 		return -ENOENT;
 	}
-	tree = t->tree;
-	/* its totals stay counted in the past totals (state.c) */
+	/* its totals stay counted in the past totals (state.c); the sampler
+	 * frees the tree at its next tick */
 	jpu_state_fold_tag(e, t);
 	*t = e->tracked[--e->n_tracked];
 	pthread_mutex_unlock(&e->lock);
-	pthread_mutex_unlock(&e->sample_lock);
-	jpu_tree_free(tree);
 	return 0;
 }
 

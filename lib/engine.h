@@ -72,22 +72,35 @@ struct jpu_snapshot {
 	char basis[128]; /* estimate basis, "" when measured */
 };
 
-/* A tracked process tree (one per Jupyter kernel). */
+/* A tracked process tree (one per Jupyter kernel) as the API and the
+ * writers see it, under e->lock. jpu_track() only records the request (pid,
+ * gen); the sampler follows it at its next tick (struct jpu_tracked_tree), so
+ * the caller never waits on a tick or a /proc scan. */
 struct jpu_tracked {
 	char tag[128];
-	pid_t pid;
-	struct jpu_tree *tree;
+	pid_t pid;    /* 0: restored from the state file, not tracked again yet */
+	uint64_t gen; /* the jpu_track() call that set pid, 0 = none */
 	bool alive;
-	bool have_prev;
-	uint64_t prev_ticks;
-	uint64_t last_ticks_delta;
-	uint64_t rss_bytes;
 	uint64_t power_uw;
 	struct jpu_energy energy;
 	uint64_t energy_total_uj; /* cpu + dram + gpu, set by the JSON writer */
 	struct jpu_co2_acc co2;
 	uint64_t seen_usec; /* CLOCK_REALTIME µs it was last alive (state.c folds) */
 	bool fold;          /* state.c: folded into the past totals at this save */
+};
+
+/* The sampler's side of a tracked tag: touched only under sample_lock. */
+struct jpu_tracked_tree {
+	char tag[128];
+	uint64_t gen; /* the request this tree follows */
+	pid_t pid;
+	bool pending; /* gen is newer than the tree: (re)root it on pid */
+	struct jpu_tree *tree;
+	bool alive;
+	bool have_prev;
+	uint64_t prev_ticks;
+	uint64_t ticks_delta; /* this interval */
+	uint64_t rss_bytes;
 };
 
 struct jpu_hist {
@@ -139,6 +152,8 @@ struct jpu_engine {
 	uint64_t prev_mono_usec;
 	struct jpu_host_cpu prev_host;
 	uint64_t prev_scope_ticks;
+	struct jpu_tracked_tree *trees; /* tracked tags as of this tick */
+	size_t n_trees;
 	uint64_t (*clock_mono)(void); /* tests replace it */
 	uint64_t (*clock_real)(void);
 	struct jpu_gpu_proc *gpu_procs;
@@ -154,7 +169,8 @@ struct jpu_engine {
 
 	/* published state (under lock) */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;      /* wakes the sampler thread (stop); CLOCK_MONOTONIC */
+	pthread_cond_t published; /* a new snapshot (jpu_engine_wait); CLOCK_MONOTONIC */
 	struct jpu_snapshot snap;
 	struct jpu_energy energy;
 	struct jpu_co2_acc co2;
@@ -166,6 +182,7 @@ struct jpu_engine {
 	struct jpu_energy past_energy;
 	struct jpu_co2_acc past_co2;
 	uint64_t past_tags;
+	uint64_t track_gen; /* jpu_track() calls so far */
 	struct jpu_hist *hist;
 	size_t hist_head, hist_count;
 
@@ -173,7 +190,9 @@ struct jpu_engine {
 	int state_lock_fd;
 	unsigned state_tmp_seq;
 
-	/* sampler thread */
+	/* sampler thread; run_lock serialises start and stop (held across
+	 * the join, never taken by the sampler) */
+	pthread_mutex_t run_lock;
 	pthread_t thread;
 	bool thread_running;
 	bool stop;
@@ -210,6 +229,18 @@ unsigned jpu_active_users(struct jpu_engine *e);
 /* accounting.c: one tick through every stage (attribute in attribution.c,
  * account, publish and persist here). */
 int jpu_engine_tick(struct jpu_engine *e);
+
+/* tracked.c: the sampler's side of tracked trees, under sample_lock.
+ * Sync the trees with the API's requests (copied under e->lock); returns
+ * how many tags are tracked, or -ENOMEM (the previous trees are kept). */
+int jpu_tracked_sync(struct jpu_engine *e);
+/* After jpu_proctab_refresh: (re)root the trees of new requests, then
+ * update every tree's CPU time delta, RSS and liveness. */
+void jpu_tracked_update(struct jpu_engine *e);
+/* Under e->lock: the published entry that trees[i] measures, or NULL when
+ * its tag was untracked or re-tracked since the sync. */
+struct jpu_tracked *jpu_tracked_find(struct jpu_engine *e, size_t i);
+void jpu_tracked_free_trees(struct jpu_engine *e);
 
 /* Test hooks: replace the clocks (µs). */
 void jpu_engine_set_clocks(struct jpu_engine *e, uint64_t (*mono)(void), uint64_t (*real)(void));

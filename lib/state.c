@@ -438,9 +438,11 @@ void jpu_state_fold_tag(struct jpu_engine *e, const struct jpu_tracked *t)
 	e->past_tags++;
 }
 
+/* Restored from the state file and not tracked again (gen 0), or its
+ * process gone. */
 static bool dormant(const struct jpu_tracked *t)
 {
-	return !t->tree || !t->alive;
+	return t->gen == 0 || !t->alive;
 }
 
 static int by_seen(const void *a, const void *b)
@@ -452,8 +454,9 @@ static int by_seen(const void *a, const void *b)
 }
 
 /* Fold the tags dormant for too long, then the longest-dormant ones
- * beyond JPU_STATE_MAX_DORMANT. Caller holds sample_lock (the trees) and
- * lock (the array). Tags keep their order. */
+ * beyond JPU_STATE_MAX_DORMANT. Caller holds lock (the array); the sampler
+ * frees the tree of a folded tag at its next tick (tracked.c). Tags keep
+ * their order. */
 static void fold_dormant(struct jpu_engine *e, uint64_t now)
 {
 	struct jpu_tracked **old = NULL;
@@ -486,7 +489,6 @@ static void fold_dormant(struct jpu_engine *e, uint64_t now)
 
 		if (t->fold) {
 			jpu_state_fold_tag(e, t);
-			jpu_tree_free(t->tree);
 		} else {
 			e->tracked[w++] = *t;
 		}

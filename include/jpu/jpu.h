@@ -11,7 +11,11 @@
  *    that fields can be added without breaking callers;
  *  - the library never prints, exits or aborts: messages go to the log
  *    callback the caller installs;
- *  - strings returned through char ** are owned by the caller (free(3)).
+ *  - strings returned through char ** are owned by the caller (free(3));
+ *  - an engine's calls may come from any threads at once, except
+ *    jpu_engine_free(), which must come after every other call on the
+ *    engine has returned (a binding that closes from one thread while
+ *    others call in keeps a count of calls in progress, as python/jpu does).
  */
 #ifndef JPU_JPU_H
 #define JPU_JPU_H
@@ -135,7 +139,9 @@ JPU_API int jpu_engine_stop(jpu_engine *engine);
  * was too short to give one. Thread-safe against the sampler thread. */
 JPU_API int jpu_engine_sample(jpu_engine *engine);
 /* Wait until a sample newer than `seq` exists (seq 0: any), at most
- * timeout_usec. Returns the newest sequence number (> seq), or -ETIMEDOUT. */
+ * timeout_usec (CLOCK_MONOTONIC). Returns as soon as the sample is
+ * published, with the newest sequence number (> seq), or -ETIMEDOUT.
+ * Thread-safe; any number of threads may wait. */
 JPU_API int64_t jpu_engine_wait(jpu_engine *engine, int64_t seq, uint64_t timeout_usec);
 
 /* The latest sample as the JSON object of DESIGN section 3, one line,
@@ -153,11 +159,17 @@ JPU_API int jpu_engine_diagnostics_json(jpu_engine *engine, char **ret_json);
 /* Track the process tree rooted at pid under `tag` (copied). Cumulative
  * energy starts from zero at this call. Re-tracking a tag with a new pid
  * (a restarted kernel) keeps the tag's energy and follows the new tree.
- * -ESRCH when the pid does not exist, -EINVAL on an empty tag. */
+ * -ESRCH when the pid does not exist, -EINVAL on an empty tag.
+ * Cheap enough for an event loop: it checks that the pid exists and
+ * records the request; it never waits for a sample in progress. The
+ * sampler builds the tree at its next sample, so the tag is listed at once
+ * (alive, 0 W) and measured from the interval after that sample, as
+ * before; a pid that exits before then shows as not alive. */
 JPU_API int jpu_track(jpu_engine *engine, pid_t pid, const char *tag);
 /* Stop tracking `tag`; its totals leave the per-tag figures and are added
  * to the state file's past totals (the scope totals always had them).
- * -ENOENT when unknown. */
+ * -ENOENT when unknown. Like jpu_track(), it never waits for a sample in
+ * progress. */
 JPU_API int jpu_untrack(jpu_engine *engine, const char *tag);
 /* Tracked trees as a JSON array:
  * [{"tag":..,"pid":..,"alive":bool,"power_w":..,"energy_j":{cpu,dram,gpu,total}},..] */

@@ -90,18 +90,21 @@ static bool pred_user(const void *arg, pid_t pid)
 }
 
 /* The scopes' CPU time over the interval and memory now: [0] the engine's
- * scope, [1 + i] tracked tree i. */
+ * scope, [1 + i] the sampler's tracked tree i (e->trees). */
 static int read_scopes(struct jpu_engine *e, struct jpu_reading *rd)
 {
 	struct jpu_scope_in *sc;
 	uint64_t ticks = 0, rss = 0;
 
-	rd->n_scopes = 1 + e->n_tracked;
+	/* tracked trees: take up the API's requests (tracked.c); out of
+	 * memory keeps the trees as they were */
+	jpu_tracked_sync(e);
+	rd->n_scopes = 1 + e->n_trees;
 	rd->scopes = calloc(rd->n_scopes, sizeof *rd->scopes);
 	rd->power = calloc(rd->n_scopes, sizeof *rd->power);
 	if (!rd->scopes || !rd->power)
 		return -ENOMEM;
-	if (e->scope != JPU_SCOPE_SYSTEM || e->n_tracked > 0)
+	if (e->scope != JPU_SCOPE_SYSTEM || e->n_trees > 0)
 		jpu_proctab_refresh(e->proctab);
 	sc = &rd->scopes[0];
 	sc->measured = true;
@@ -119,26 +122,20 @@ static int read_scopes(struct jpu_engine *e, struct jpu_reading *rd)
 	sc->rss_bytes = rss;
 	e->prev_scope_ticks = ticks;
 
-	for (size_t i = 0; i < e->n_tracked; i++) {
-		struct jpu_tracked *t = &e->tracked[i];
-		int r;
+	/* the trees are the sampler's (sample_lock): the tick publishes their
+	 * figures to the tags under e->lock in the account stage */
+	jpu_tracked_update(e);
+	for (size_t i = 0; i < e->n_trees; i++) {
+		const struct jpu_tracked_tree *t = &e->trees[i];
 
 		sc = &rd->scopes[1 + i];
-		if (!t->tree) {
-			/* restored from the state file, not tracked again yet */
-			t->alive = false;
-			continue;
-		}
-		ticks = rss = 0;
-		r = jpu_tree_update(t->tree, &ticks, &rss);
-		t->alive = r >= 0;
+		if (!t->tree)
+			continue; /* restored from the state file, not tracked again yet */
 		sc->measured = true;
-		sc->cpu_ticks = t->have_prev && ticks >= t->prev_ticks ? ticks - t->prev_ticks : 0;
-		sc->rss_bytes = r >= 0 ? rss : 0;
+		sc->cpu_ticks = t->ticks_delta;
+		sc->rss_bytes = t->rss_bytes;
 		sc->contains = pred_tree;
 		sc->arg = t->tree;
-		t->prev_ticks = ticks;
-		t->have_prev = true;
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@ joules (J) in the returned dicts, seconds for intervals.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -29,6 +30,9 @@ def _forward_log(level: int, message: str) -> None:
 
 
 _jpu.set_log(_forward_log)
+# An engine left running at exit must not take the GIL of an interpreter that is shutting
+# down to log a line: from here on its lines are dropped.
+atexit.register(_jpu.set_log, None)
 
 
 class Engine:
@@ -154,7 +158,11 @@ class Engine:
         self._e.stop()
 
     def close(self) -> None:
-        """Stop sampling and release the engine."""
+        """Stop sampling and release the engine.
+
+        Safe while other threads use the engine: it waits for their calls in progress (a
+        wait() at most its timeout); calls made after it began raise ValueError.
+        """
         self._e.close()
 
     def __enter__(self) -> Engine:

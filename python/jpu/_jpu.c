@@ -9,19 +9,36 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jpu/jpu.h"
 
+/* Every call runs the engine with the GIL released, so another thread may
+ * call close() meanwhile. A call counts itself in `calls` (under `mu`, not
+ * the GIL) for as long as it uses the engine; close() refuses new calls,
+ * waits for the count to drop to zero and only then frees the engine. A
+ * call that comes after close() began gets ValueError("engine is closed"),
+ * never a freed engine. */
 typedef struct {
 	PyObject_HEAD jpu_engine *engine;
+	pthread_mutex_t mu;
+	pthread_cond_t idle; /* calls fell to 0, or a close() ended */
+	unsigned calls;      /* calls using engine now */
+	bool closing;        /* close() has begun: no new calls */
+	bool initialising;   /* __init__ is building the engine */
 } EngineObject;
 
-/* Log lines go to Python's logging through a callable set by __init__.py;
- * the sampler thread must take the GIL to call it. */
+/* Log lines go to Python's logging through a callable set by __init__.py.
+ * log_callable is read and replaced only with the GIL held; log_wanted
+ * lets threads skip taking the GIL when no callable is set (and after the
+ * interpreter began to exit: __init__.py clears it at exit). */
 static PyObject *log_callable;
+static atomic_bool log_wanted;
 
 /* The last error the engine logged on this thread: it names the bad option,
  * so the OSError raised for the call carries it. */
@@ -30,18 +47,24 @@ static _Thread_local char last_error[512];
 static void log_to_python(int level, const char *msg, void *userdata)
 {
 	PyGILState_STATE g;
-	PyObject *r;
+	PyObject *fn, *r;
 
 	(void)userdata;
 	if (level <= JPU_LOG_ERR)
 		snprintf(last_error, sizeof last_error, "%s", msg);
-	if (!log_callable || !Py_IsInitialized())
+	if (!atomic_load(&log_wanted) || !Py_IsInitialized())
 		return;
 	g = PyGILState_Ensure();
-	r = PyObject_CallFunction(log_callable, "is", level, msg);
-	if (!r)
-		PyErr_Clear();
-	Py_XDECREF(r);
+	/* held for the call: set_log() may replace it while Python runs */
+	fn = log_callable;
+	Py_XINCREF(fn);
+	if (fn) {
+		r = PyObject_CallFunction(fn, "is", level, msg);
+		if (!r)
+			PyErr_Clear();
+		Py_XDECREF(r);
+		Py_DECREF(fn);
+	}
 	PyGILState_Release(g);
 }
 
@@ -69,13 +92,19 @@ static int Engine_init(EngineObject *self, PyObject *args, PyObject *kw)
 	const char *sysfs = NULL, *procfs = NULL, *nvml = NULL, *sensors = NULL, *state = NULL;
 	jpu_engine_opts o;
 	jpu_engine *e = NULL;
+	PyThreadState *ts;
 	int r;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|iiLzzzKiIzzKI", keywords, &scope, &pid, &uid,
 	                                 &sysfs, &procfs, &nvml, &interval, &idle, &history,
 	                                 &sensors, &state, &mem, &ncpu))
 		return -1;
-	if (self->engine) {
+	pthread_mutex_lock(&self->mu);
+	r = self->engine || self->initialising || self->closing;
+	if (!r)
+		self->initialising = true;
+	pthread_mutex_unlock(&self->mu);
+	if (r) {
 		PyErr_SetString(PyExc_RuntimeError, "engine already initialised");
 		return -1;
 	}
@@ -95,50 +124,121 @@ static int Engine_init(EngineObject *self, PyObject *args, PyObject *kw)
 	o.mem_bytes = mem;
 	o.ncpu = ncpu;
 	o.log = log_to_python;
-	Py_BEGIN_ALLOW_THREADS r = jpu_engine_new(&o, &e);
-	Py_END_ALLOW_THREADS if (r < 0)
-	{
+	ts = PyEval_SaveThread();
+	r = jpu_engine_new(&o, &e);
+	PyEval_RestoreThread(ts);
+	pthread_mutex_lock(&self->mu);
+	self->initialising = false;
+	if (r >= 0)
+		self->engine = e;
+	pthread_mutex_unlock(&self->mu);
+	if (r < 0) {
 		errno_error(r, "jpu_engine_new");
 		return -1;
 	}
-	self->engine = e;
 	return 0;
 }
 
+static PyObject *Engine_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+	EngineObject *self = (EngineObject *)PyType_GenericNew(type, args, kw);
+
+	if (!self)
+		return NULL;
+	if (pthread_mutex_init(&self->mu, NULL)) {
+		Py_TYPE(self)->tp_free((PyObject *)self);
+		return PyErr_NoMemory();
+	}
+	if (pthread_cond_init(&self->idle, NULL)) {
+		pthread_mutex_destroy(&self->mu);
+		Py_TYPE(self)->tp_free((PyObject *)self);
+		return PyErr_NoMemory();
+	}
+	return (PyObject *)self;
+}
+
+/* No call can be in progress here: each holds a reference to self. */
 static void Engine_dealloc(EngineObject *self)
 {
 	jpu_engine *e = self->engine;
+	PyThreadState *ts;
 
 	self->engine = NULL;
-	Py_BEGIN_ALLOW_THREADS jpu_engine_free(e);
-	Py_END_ALLOW_THREADS Py_TYPE(self)->tp_free((PyObject *)self);
+	ts = PyEval_SaveThread();
+	jpu_engine_free(e);
+	PyEval_RestoreThread(ts);
+	pthread_cond_destroy(&self->idle);
+	pthread_mutex_destroy(&self->mu);
+	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static jpu_engine *need(EngineObject *self)
+/* Begin a call: the engine, counted as in use, or NULL with ValueError
+ * once close() has begun. Pair with leave(). */
+static jpu_engine *enter(EngineObject *self)
 {
-	if (!self->engine)
+	jpu_engine *e;
+
+	pthread_mutex_lock(&self->mu);
+	e = self->closing ? NULL : self->engine;
+	if (e)
+		self->calls++;
+	pthread_mutex_unlock(&self->mu);
+	if (!e)
 		PyErr_SetString(PyExc_ValueError, "engine is closed");
-	return self->engine;
+	return e;
 }
 
+static void leave(EngineObject *self)
+{
+	pthread_mutex_lock(&self->mu);
+	if (--self->calls == 0)
+		pthread_cond_broadcast(&self->idle);
+	pthread_mutex_unlock(&self->mu);
+}
+
+/* Waits, with the GIL released, for the calls in progress (a wait() at most
+ * its timeout), then frees the engine. A second close() returns once the
+ * first has freed it. mu is not held across jpu_engine_free(): its join of
+ * the sampler thread may need the GIL (log lines), and threads holding the
+ * GIL may be waiting for mu in enter(). */
 static PyObject *Engine_close(EngineObject *self, PyObject *unused)
 {
-	jpu_engine *e = self->engine;
+	jpu_engine *e = NULL;
+	PyThreadState *ts = PyEval_SaveThread();
 
-	self->engine = NULL;
-	Py_BEGIN_ALLOW_THREADS jpu_engine_free(e);
-	Py_END_ALLOW_THREADS Py_RETURN_NONE;
+	pthread_mutex_lock(&self->mu);
+	if (self->closing) {
+		while (self->closing)
+			pthread_cond_wait(&self->idle, &self->mu);
+	} else if (self->engine) {
+		self->closing = true;
+		while (self->calls > 0)
+			pthread_cond_wait(&self->idle, &self->mu);
+		e = self->engine;
+		self->engine = NULL;
+	}
+	pthread_mutex_unlock(&self->mu);
+	if (e) {
+		jpu_engine_free(e);
+		pthread_mutex_lock(&self->mu);
+		self->closing = false;
+		pthread_cond_broadcast(&self->idle);
+		pthread_mutex_unlock(&self->mu);
+	}
+	PyEval_RestoreThread(ts);
+	Py_RETURN_NONE;
 }
 
 /* Calls returning 0/-errno with no result. */
 #define SIMPLE_CALL(fn, what)                                                                      \
 	static PyObject *Engine_##fn(EngineObject *self, PyObject *unused)                         \
 	{                                                                                          \
-		jpu_engine *e = need(self);                                                        \
+		jpu_engine *e = enter(self);                                                       \
 		int r;                                                                             \
 		if (!e)                                                                            \
 			return NULL;                                                               \
 		Py_BEGIN_ALLOW_THREADS r = jpu_engine_##fn(e);                                     \
+		leave(self);                                                                       \
 		Py_END_ALLOW_THREADS if (r < 0) return errno_error(r, what);                       \
 		return PyLong_FromLong(r);                                                         \
 	}
@@ -164,12 +264,13 @@ static PyObject *text_result(int r, char *text, const char *what)
 #define TEXT_CALL(name, call, what)                                                                \
 	static PyObject *Engine_##name(EngineObject *self, PyObject *unused)                       \
 	{                                                                                          \
-		jpu_engine *e = need(self);                                                        \
+		jpu_engine *e = enter(self);                                                       \
 		char *text = NULL;                                                                 \
 		int r;                                                                             \
 		if (!e)                                                                            \
 			return NULL;                                                               \
 		Py_BEGIN_ALLOW_THREADS r = call(e, &text);                                         \
+		leave(self);                                                                       \
 		Py_END_ALLOW_THREADS return text_result(r, text, what);                            \
 	}
 
@@ -180,27 +281,29 @@ TEXT_CALL(tracked_json, jpu_tracked_json, "jpu_tracked_json")
 
 static PyObject *Engine_history_json(EngineObject *self, PyObject *args)
 {
-	jpu_engine *e = need(self);
+	jpu_engine *e;
 	unsigned long long since = 0;
 	char *text = NULL;
 	int r;
 
-	if (!e || !PyArg_ParseTuple(args, "|K", &since))
+	if (!PyArg_ParseTuple(args, "|K", &since) || !(e = enter(self)))
 		return NULL;
 	Py_BEGIN_ALLOW_THREADS r = jpu_engine_history_json(e, since, &text);
+	leave(self);
 	Py_END_ALLOW_THREADS return text_result(r, text, "jpu_engine_history_json");
 }
 
 static PyObject *Engine_wait(EngineObject *self, PyObject *args)
 {
-	jpu_engine *e = need(self);
+	jpu_engine *e;
 	long long seq = 0;
 	unsigned long long timeout = 0;
 	int64_t r;
 
-	if (!e || !PyArg_ParseTuple(args, "LK", &seq, &timeout))
+	if (!PyArg_ParseTuple(args, "LK", &seq, &timeout) || !(e = enter(self)))
 		return NULL;
 	Py_BEGIN_ALLOW_THREADS r = jpu_engine_wait(e, seq, timeout);
+	leave(self);
 	Py_END_ALLOW_THREADS if (r == -ETIMEDOUT) Py_RETURN_NONE;
 	if (r < 0)
 		return errno_error((int)r, "jpu_engine_wait");
@@ -209,26 +312,28 @@ static PyObject *Engine_wait(EngineObject *self, PyObject *args)
 
 static PyObject *Engine_track(EngineObject *self, PyObject *args)
 {
-	jpu_engine *e = need(self);
+	jpu_engine *e;
 	const char *tag;
 	int pid, r;
 
-	if (!e || !PyArg_ParseTuple(args, "is", &pid, &tag))
+	if (!PyArg_ParseTuple(args, "is", &pid, &tag) || !(e = enter(self)))
 		return NULL;
 	Py_BEGIN_ALLOW_THREADS r = jpu_track(e, (pid_t)pid, tag);
+	leave(self);
 	Py_END_ALLOW_THREADS if (r < 0) return errno_error(r, "jpu_track");
 	Py_RETURN_NONE;
 }
 
 static PyObject *Engine_untrack(EngineObject *self, PyObject *args)
 {
-	jpu_engine *e = need(self);
+	jpu_engine *e;
 	const char *tag;
 	int r;
 
-	if (!e || !PyArg_ParseTuple(args, "s", &tag))
+	if (!PyArg_ParseTuple(args, "s", &tag) || !(e = enter(self)))
 		return NULL;
 	Py_BEGIN_ALLOW_THREADS r = jpu_untrack(e, tag);
+	leave(self);
 	Py_END_ALLOW_THREADS if (r == -ENOENT)
 	{
 		PyErr_SetString(PyExc_KeyError, tag);
@@ -244,7 +349,7 @@ static PyObject *Engine_set_carbon(EngineObject *self, PyObject *args, PyObject 
 	static char *keywords[] = {"provider",  "country",     "postcode", "intensity_mg_per_kwh",
 	                           "pue_milli", "emaps_token", "urls",     "timeout_usec",
 	                           NULL};
-	jpu_engine *e = need(self);
+	jpu_engine *e;
 	const char *provider = NULL, *country = NULL, *postcode = NULL, *token = NULL;
 	unsigned intensity = 0, pue = 0;
 	unsigned long long timeout = 0;
@@ -253,8 +358,7 @@ static PyObject *Engine_set_carbon(EngineObject *self, PyObject *args, PyObject 
 	Py_ssize_t n = 0;
 	int r;
 
-	if (!e ||
-	    !PyArg_ParseTupleAndKeywords(args, kw, "|zzzIIzOK", keywords, &provider, &country,
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|zzzIIzOK", keywords, &provider, &country,
 	                                 &postcode, &intensity, &pue, &token, &urls, &timeout))
 		return NULL;
 	memset(&o, 0, sizeof o);
@@ -283,7 +387,11 @@ static PyObject *Engine_set_carbon(EngineObject *self, PyObject *args, PyObject 
 	o.pue_milli = pue;
 	o.emaps_token = token;
 	o.carbon_timeout_usec = timeout;
+	e = enter(self);
+	if (!e)
+		return NULL;
 	Py_BEGIN_ALLOW_THREADS r = jpu_engine_set_carbon(e, &o);
+	leave(self);
 	Py_END_ALLOW_THREADS if (r < 0) return errno_error(r, "jpu_engine_set_carbon");
 	Py_RETURN_NONE;
 }
@@ -291,7 +399,8 @@ static PyObject *Engine_set_carbon(EngineObject *self, PyObject *args, PyObject 
 static PyMethodDef Engine_methods[] = {
         {"set_carbon", (PyCFunction)(void (*)(void))Engine_set_carbon, METH_VARARGS | METH_KEYWORDS,
          "Replace the carbon settings."},
-        {"close", (PyCFunction)Engine_close, METH_NOARGS, "Stop sampling and free the engine."},
+        {"close", (PyCFunction)Engine_close, METH_NOARGS,
+         "Stop sampling and free the engine once calls in progress on other threads return."},
         {"start", (PyCFunction)Engine_start, METH_NOARGS, "Start the sampler thread."},
         {"stop", (PyCFunction)Engine_stop, METH_NOARGS, "Stop the sampler thread."},
         {"sample", (PyCFunction)Engine_sample, METH_NOARGS, "Take one sample now."},
@@ -311,7 +420,7 @@ static PyTypeObject EngineType = {
         .tp_basicsize = sizeof(EngineObject),
         .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
         .tp_doc = "libjpu engine (use jpu.Engine)",
-        .tp_new = PyType_GenericNew,
+        .tp_new = Engine_new,
         .tp_init = (initproc)Engine_init,
         .tp_dealloc = (destructor)Engine_dealloc,
         .tp_methods = Engine_methods,
@@ -319,9 +428,13 @@ static PyTypeObject EngineType = {
 
 static PyObject *set_log(PyObject *mod, PyObject *fn)
 {
-	Py_XDECREF(log_callable);
+	PyObject *old = log_callable;
+
 	log_callable = fn == Py_None ? NULL : fn;
 	Py_XINCREF(log_callable);
+	atomic_store(&log_wanted, log_callable != NULL);
+	/* last: its destructor may run Python code that logs */
+	Py_XDECREF(old);
 	Py_RETURN_NONE;
 }
 
