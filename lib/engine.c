@@ -223,7 +223,9 @@ JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
 {
 	if (!e)
 		return NULL;
-	jpu_engine_stop(e);
+	/* no thread can have started before the locks existed */
+	if (e->locks_ready)
+		jpu_engine_stop(e);
 	for (size_t i = 0; i < e->n_sensors; i++) {
 		if (e->sensors[i].ops->close)
 			e->sensors[i].ops->close(&e->sensors[i]);
