@@ -284,7 +284,8 @@ class PowerService:
 
     def track_kernel(self, kernel_id: str, pid: int | None) -> None:
         """Follow kernel_id's process tree from pid; a new pid (restart) re-tracks the same tag,
-        whose total the engine keeps."""
+        whose total the engine keeps. Runs on the event loop: the engine's track() is one stat of
+        /proc/PID and a lock, and the sampler thread builds the tree at its next sample."""
         with self._lock:
             if self.engine is None:
                 return
