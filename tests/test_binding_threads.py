@@ -11,6 +11,7 @@ with -fsanitize=thread), where any data race fails the run.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 
@@ -99,8 +100,11 @@ def test_calls_from_many_threads_while_another_closes():
 
 
 def test_log_callable_replaced_while_the_sampler_logs(tmp_path):
-    # a state file that cannot be written: the sampler logs a warning at every tick
-    state = tmp_path / "missing-dir" / "state"
+    # a state file whose folder goes away once the engine holds it: the sampler logs a warning
+    # at every tick, when its save fails
+    folder = tmp_path / "state-dir"
+    folder.mkdir()
+    state = folder / "state"
     seen: list[str] = []
     lock = threading.Lock()
 
@@ -109,6 +113,7 @@ def test_log_callable_replaced_while_the_sampler_logs(tmp_path):
             seen.append(message)
 
     eng = jpu.Engine(interval=0.01, state_file=state)
+    shutil.rmtree(folder)
     eng.start()
     try:
         end = time.monotonic() + RUN_S
