@@ -44,9 +44,10 @@ static uint64_t add_energy(struct jpu_energy *en, uint64_t cpu_uw, uint64_t dram
 	return c + d + g;
 }
 
-static void hist_push(struct jpu_engine *e, const struct jpu_snapshot *s)
+void jpu_hist_push(struct jpu_hist *ring, size_t len, size_t *head, size_t *count,
+                   const struct jpu_snapshot *s)
 {
-	struct jpu_hist *h = &e->hist[e->hist_head];
+	struct jpu_hist *h = &ring[*head];
 
 	h->t_real_usec = s->t_real_usec;
 	h->has_cpu = s->cpu.present;
@@ -60,9 +61,9 @@ static void hist_push(struct jpu_engine *e, const struct jpu_snapshot *s)
 	h->has_emissions = s->has_emissions;
 	h->co2_ug = s->co2_ug;
 	h->intensity_mg = s->intensity.mg_per_kwh;
-	e->hist_head = (e->hist_head + 1) % e->history_len;
-	if (e->hist_count < e->history_len)
-		e->hist_count++;
+	*head = (*head + 1) % len;
+	if (*count < len)
+		(*count)++;
 }
 
 /* One user slice seen by active_users (jpu_cgroup_each_user callback). */
@@ -176,6 +177,46 @@ static void snapshot_parts(const struct jpu_engine *e, const struct jpu_machine 
 	}
 }
 
+/* An added scope's energy, CO2 and sample, from the same machine and
+ * intensity as the engine's own (snap0); under e->lock. */
+static void account_xscope(struct jpu_engine *e, const struct jpu_machine *m,
+                           const struct jpu_reading *rd, size_t idx, struct jpu_xscope *x,
+                           const struct jpu_snapshot *snap0)
+{
+	const struct jpu_scope_power *p = &rd->power[idx];
+	struct jpu_snapshot *s = &x->snap;
+	int64_t seq = s->seq;
+	uint64_t cpu = m->pkg.any ? p->cpu_uw : 0, dram = m->dram.any ? p->dram_uw : 0, added;
+
+	/* removed since the read stage: its totals are folded already */
+	if (x->removed || !x->live)
+		return;
+	x->alive = x->alive_read;
+	if (x->alive)
+		x->seen_usec = snap0->t_real_usec;
+	memset(s, 0, sizeof *s);
+	s->seq = seq + 1;
+	s->t_real_usec = snap0->t_real_usec;
+	s->interval_usec = m->interval_usec;
+	s->scope = x->kind;
+	snapshot_parts(e, m, p, s);
+	added = add_energy(&x->energy, cpu, dram, p->gpu_uw, m->interval_usec);
+	s->has_emissions = snap0->has_emissions;
+	s->intensity = snap0->intensity;
+	s->intensity_mg = snap0->intensity_mg;
+	s->pue_milli = snap0->pue_milli;
+	if (s->has_emissions)
+		jpu_co2_add(&x->co2, added, s->intensity.mg_per_kwh, e->pue_milli);
+	s->co2_ug = x->co2.co2_ug;
+	s->energy = x->energy;
+	s->energy_total_uj = x->energy.cpu_uj + x->energy.dram_uj + x->energy.gpu_uj;
+	s->has_cpu_sensor = snap0->has_cpu_sensor;
+	s->has_dram_sensor = snap0->has_dram_sensor;
+	s->has_gpu_sensor = snap0->has_gpu_sensor;
+	if (x->hist)
+		jpu_hist_push(x->hist, x->history_len, &x->hist_head, &x->hist_count, s);
+}
+
 /* The account stage, under e->lock: every scope's energy and CO2 over the
  * interval (scope 0 the engine's own, then the tracked trees), and the
  * snapshot of scope 0. */
@@ -193,7 +234,7 @@ static void account(struct jpu_engine *e, const struct jpu_machine *m, const str
 	        jpu_carbon_current(e->carbon, snap->t_real_usec, &snap->intensity) == 0;
 	snap->intensity_mg = snap->intensity.mg_per_kwh;
 	snap->pue_milli = e->pue_milli;
-	for (size_t i = 0; i < rd->n_scopes; i++) {
+	for (size_t i = 0; i < 1 + rd->n_tracked; i++) {
 		const struct jpu_scope_power *p = &rd->power[i];
 		/* scope i > 0 is the sampler's tree i - 1; its tag, if it
 		 * was not untracked or re-tracked since the read (tracked.c) */
@@ -219,6 +260,8 @@ static void account(struct jpu_engine *e, const struct jpu_machine *m, const str
 	snap->has_dram_sensor = snap->has_cpu_sensor && e->has_dram_domain;
 	snap->has_gpu_sensor = e->has_gpu;
 	snap->energy_total_uj = e->energy.cpu_uj + e->energy.dram_uj + e->energy.gpu_uj;
+	for (size_t i = 0; i < rd->n_xs; i++)
+		account_xscope(e, m, rd, 1 + rd->n_tracked + i, rd->xs[i], snap);
 }
 
 /* The publish stage, under e->lock: the snapshot readers copy, the history
@@ -227,7 +270,7 @@ static void publish(struct jpu_engine *e, struct jpu_snapshot *snap)
 {
 	snap->seq = e->snap.seq + 1;
 	e->snap = *snap;
-	hist_push(e, snap);
+	jpu_hist_push(e->hist, e->history_len, &e->hist_head, &e->hist_count, snap);
 	pthread_cond_broadcast(&e->published);
 }
 

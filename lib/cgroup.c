@@ -847,3 +847,31 @@ int jpu_cgroup_open_pid(int sysfs_fd, const struct jpu_cgroup_paths *p, bool uni
 	*ret = f;
 	return 0;
 }
+
+int jpu_cgroup_open_path(int sysfs_fd, const char *path, struct jpu_cgroup_files *ret)
+{
+	struct jpu_cgroup_paths *p;
+	size_t n;
+	int r;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	n = strlen(path);
+	if (n >= JPU_CGROUP_PATH_MAX)
+		return -ENAMETOOLONG;
+	/* 16 KiB of paths: on the heap, not a sampler thread's stack */
+	p = calloc(1, sizeof *p);
+	if (!p)
+		return -ENOMEM;
+	/* the same name in every hierarchy: a path from a "0::" line is found
+	 * in v2, one from a cpuacct line in v1 (memory from the memory
+	 * controller's tree of the same name, as container runtimes make it) */
+	p->has_v2 = p->has_cpuacct = p->has_memory = true;
+	snprintf(p->cpuacct_ctrl, sizeof p->cpuacct_ctrl, "cpu,cpuacct");
+	memcpy(p->v2, path, n + 1);
+	memcpy(p->cpuacct, path, n + 1);
+	memcpy(p->memory, path, n + 1);
+	r = jpu_cgroup_open_pid(sysfs_fd, p, false, ret);
+	free(p);
+	return r;
+}

@@ -171,4 +171,13 @@ int jpu_cgroup_of_pid(int procfs_fd, pid_t pid, struct jpu_cgroup_of *ret);
 int jpu_cgroup_open_pid(int sysfs_fd, const struct jpu_cgroup_paths *p, bool unit,
                         struct jpu_cgroup_files *ret);
 
+/* Open the usage files of the cgroup at `path` (absolute, as
+ * /proc/PID/cgroup names it: the v2 "0::" path or the v1 cpuacct path),
+ * looked for as jpu_cgroup_open_pid looks (v2 under fs/cgroup or
+ * fs/cgroup/unified, then v1 cpuacct under fs/cgroup/cpu,cpuacct,
+ * fs/cgroup/cpuacct; memory from fs/cgroup/memory on v1): the CGROUP scope.
+ * -EINVAL when not absolute, -ENOENT when no hierarchy has it, -EXDEV for
+ * ".." components, -ENAMETOOLONG, -ENOMEM. */
+int jpu_cgroup_open_path(int sysfs_fd, const char *path, struct jpu_cgroup_files *ret);
+
 #endif /* JPU_CGROUP_H */

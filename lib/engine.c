@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -34,6 +35,8 @@ JPU_API int jpu_scope_from_string(const char *s)
 		return JPU_SCOPE_USER;
 	if (strcmp(s, "process") == 0)
 		return JPU_SCOPE_PROCESS;
+	if (strcmp(s, "cgroup") == 0)
+		return JPU_SCOPE_CGROUP;
 	return -EINVAL;
 }
 
@@ -44,6 +47,8 @@ JPU_API const char *jpu_scope_to_string(enum jpu_scope scope)
 		return "user";
 	case JPU_SCOPE_PROCESS:
 		return "process";
+	case JPU_SCOPE_CGROUP:
+		return "cgroup";
 	case JPU_SCOPE_SYSTEM:
 	default:
 		return "system";
@@ -234,6 +239,9 @@ JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
 	}
 	jpu_tracked_free_trees(e);
 	free(e->tracked);
+	for (size_t i = 0; i < e->n_xscopes; i++)
+		jpu_xscope_free(e->xscopes[i]);
+	free(e->xscopes);
 	jpu_tree_free(e->tree);
 	jpu_user_free(e->user);
 	jpu_carbon_free(e->carbon);
@@ -373,8 +381,10 @@ JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 		goto fail;
 	}
 	e->scope = OPT(o, scope, JPU_SCOPE_SYSTEM);
+	/* a cgroup is for added scopes (jpu_scope_add), not the engine's own */
 	if ((unsigned)e->scope > JPU_SCOPE_PROCESS) {
-		jpu_logf(&e->log, JPU_LOG_ERR, "scope: unknown value %d", (int)e->scope);
+		jpu_logf(&e->log, JPU_LOG_ERR, "scope: %d is not system, user or process",
+		         (int)e->scope);
 		r = -EINVAL;
 		goto fail;
 	}
@@ -773,17 +783,13 @@ JPU_API int jpu_engine_set_carbon(jpu_engine *e, const jpu_engine_opts *o)
 	return 0;
 }
 
-JPU_API int jpu_engine_summary(jpu_engine *e, jpu_summary *ret)
+/* The summary of one snapshot; the caller holds e->lock. */
+static void fill_summary(const struct jpu_snapshot *n, jpu_summary *ret)
 {
 	jpu_summary s;
-	const struct jpu_snapshot *n;
 
-	if (!e || !ret || ret->sz < offsetof(jpu_summary, gpu_source))
-		return -EINVAL;
 	memset(&s, 0, sizeof s);
 	s.sz = sizeof s;
-	pthread_mutex_lock(&e->lock);
-	n = &e->snap;
 	s.seq = n->seq;
 	s.t_usec = n->t_real_usec;
 	s.has_cpu = n->cpu.present;
@@ -810,7 +816,300 @@ JPU_API int jpu_engine_summary(jpu_engine *e, jpu_summary *ret)
 	s.intensity_mg_per_kwh = n->intensity.mg_per_kwh;
 	snprintf(s.carbon_source, sizeof s.carbon_source, "%s", n->intensity.source);
 	snprintf(s.carbon_zone, sizeof s.carbon_zone, "%s", n->intensity.zone);
+	*ret = s;
+}
+
+JPU_API int jpu_engine_summary(jpu_engine *e, jpu_summary *ret)
+{
+	jpu_summary s;
+
+	if (!e || !ret || ret->sz < offsetof(jpu_summary, gpu_source))
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	fill_summary(&e->snap, &s);
 	pthread_mutex_unlock(&e->lock);
+	memcpy(ret, &s, ret->sz < sizeof s ? ret->sz : sizeof s);
+	ret->sz = ret->sz < sizeof s ? ret->sz : sizeof s;
+	return 0;
+}
+
+/* ---- added scopes ---------------------------------------------------------- */
+
+void jpu_xscope_free(struct jpu_xscope *x)
+{
+	if (!x)
+		return;
+	jpu_tree_free(x->tree);
+	jpu_user_free(x->user);
+	jpu_cgroup_files_close(&x->cg);
+	free(x->cgroup);
+	for (size_t i = 0; i < JPU_SCOPE_LABELS_MAX; i++) {
+		free(x->labels[i][0]);
+		free(x->labels[i][1]);
+	}
+	free(x->hist);
+	free(x);
+}
+
+struct jpu_xscope *jpu_xscope_find(const struct jpu_engine *e, const char *key)
+{
+	for (size_t i = 0; i < e->n_xscopes; i++)
+		if (e->xscopes[i]->live && strcmp(e->xscopes[i]->key, key) == 0)
+			return e->xscopes[i];
+	return NULL;
+}
+
+/* The entry restored from the state file under key, if any; under lock. */
+static struct jpu_xscope *find_restored(const struct jpu_engine *e, const char *key)
+{
+	for (size_t i = 0; i < e->n_xscopes; i++)
+		if (e->xscopes[i]->restored && !e->xscopes[i]->removed &&
+		    strcmp(e->xscopes[i]->key, key) == 0)
+			return e->xscopes[i];
+	return NULL;
+}
+
+/* Keys are path-like names a daemon makes up (a uid, a cgroup path, a
+ * caller's tag): a closed alphabet keeps them safe in the state file, in
+ * logs and in a URL without escaping. */
+bool jpu_scope_key_valid(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+
+	if (n == 0 || n > 127)
+		return false;
+	for (const char *p = key; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("._:/-", *p)))
+			return false;
+	return true;
+}
+
+/* A Prometheus label name (data model: [a-zA-Z_][a-zA-Z0-9_]*), not one
+ * of the engine's own. */
+static bool valid_label_name(const char *s)
+{
+	if (!s || !s[0] || (s[0] >= '0' && s[0] <= '9') || strcmp(s, "scope") == 0 ||
+	    strcmp(s, "key") == 0)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
+#define SPEC(sp, field, dflt)                                                                      \
+	((sp)->sz >= offsetof(jpu_scope_spec, field) + sizeof((sp)->field) ? (sp)->field : (dflt))
+
+/* Check spec and copy it into a new entry. -EINVAL naming the field. */
+static int xscope_from_spec(struct jpu_engine *e, const char *key, const jpu_scope_spec *sp,
+                            struct jpu_xscope **ret)
+{
+	struct jpu_xscope *x;
+	const char *bad = NULL, *cg = sp ? SPEC(sp, cgroup, (const char *)NULL) : NULL;
+
+	if (!sp || sp->sz < offsetof(jpu_scope_spec, pid) + sizeof sp->pid)
+		bad = "spec (NULL or sz too small)";
+	else if (!jpu_scope_key_valid(key))
+		bad = "key (1-127 bytes of [A-Za-z0-9._:/-])";
+	else if (sp->scope != JPU_SCOPE_USER && sp->scope != JPU_SCOPE_PROCESS &&
+	         sp->scope != JPU_SCOPE_CGROUP)
+		bad = "scope (user, process or cgroup)";
+	else if (sp->scope == JPU_SCOPE_PROCESS && sp->pid <= 0)
+		bad = "pid";
+	else if (sp->scope == JPU_SCOPE_USER && sp->uid == (uid_t)-1)
+		bad = "uid";
+	else if (sp->scope == JPU_SCOPE_CGROUP &&
+	         (!cg || cg[0] != '/' || strlen(cg) >= JPU_CGROUP_PATH_MAX))
+		bad = "cgroup (an absolute path)";
+	if (bad) {
+		jpu_logf(&e->log, JPU_LOG_ERR, "scope %s: bad %s",
+		         jpu_scope_key_valid(key) ? key : "(key)", bad);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < JPU_SCOPE_LABELS_MAX && sp->sz >= sizeof *sp; i++) {
+		const char *name = sp->labels[i][0], *value = sp->labels[i][1];
+
+		if (!name && !value)
+			continue;
+		bad = !valid_label_name(name) ? "labels (name)" : !value ? "labels (value)" : NULL;
+		for (size_t k = 0; !bad && k < i; k++)
+			if (sp->labels[k][0] && strcmp(sp->labels[k][0], name) == 0)
+				bad = "labels (a name twice)";
+		if (bad) {
+			jpu_logf(&e->log, JPU_LOG_ERR, "scope %s: bad %s", key, bad);
+			return -EINVAL;
+		}
+	}
+	x = calloc(1, sizeof *x);
+	if (!x)
+		return -ENOMEM;
+	x->cg = (struct jpu_cgroup_files)JPU_CGROUP_FILES_INIT;
+	x->procfs_fd = -1;
+	snprintf(x->key, sizeof x->key, "%s", key);
+	x->kind = sp->scope;
+	x->uid = sp->uid;
+	x->pid = sp->pid;
+	x->history_len = SPEC(sp, history_len, 0);
+	x->prometheus = SPEC(sp, prometheus, 0) != 0;
+	if (sp->scope == JPU_SCOPE_CGROUP && !(x->cgroup = strdup(cg)))
+		goto oom;
+	for (size_t i = 0; i < JPU_SCOPE_LABELS_MAX && sp->sz >= sizeof *sp; i++) {
+		if (!sp->labels[i][0])
+			continue;
+		x->labels[i][0] = strdup(sp->labels[i][0]);
+		x->labels[i][1] = strdup(sp->labels[i][1]);
+		if (!x->labels[i][0] || !x->labels[i][1])
+			goto oom;
+	}
+	if (x->history_len && !(x->hist = calloc(x->history_len, sizeof *x->hist)))
+		goto oom;
+	*ret = x;
+	return 0;
+oom:
+	jpu_xscope_free(x);
+	return -ENOMEM;
+}
+
+/* Does the scope's object exist now? One fstatat or openat, never a scan:
+ * the caller may be a request handler. */
+static int check_exists(struct jpu_engine *e, const struct jpu_xscope *x)
+{
+	struct jpu_cgroup_files f = JPU_CGROUP_FILES_INIT;
+	char name[16];
+	struct stat sb;
+	int r;
+
+	if (x->kind == JPU_SCOPE_PROCESS) {
+		snprintf(name, sizeof name, "%d", (int)x->pid);
+		return fstatat(e->procfs_fd, name, &sb, 0) == 0 ? 0 : -ESRCH;
+	}
+	if (x->kind == JPU_SCOPE_CGROUP) {
+		r = jpu_cgroup_open_path(e->sysfs_fd, x->cgroup, &f);
+		jpu_cgroup_files_close(&f);
+		return r == -ENOMEM ? r : r < 0 ? -ENOENT : 0;
+	}
+	return 0;
+}
+
+JPU_API int jpu_scope_add(jpu_engine *e, const char *key, const jpu_scope_spec *spec)
+{
+	struct jpu_xscope *x = NULL, *old, **arr;
+	int r;
+
+	if (!e)
+		return -EINVAL;
+	r = xscope_from_spec(e, key, spec, &x);
+	if (r < 0)
+		return r;
+	r = check_exists(e, x);
+	if (r < 0) {
+		jpu_logf(&e->log, JPU_LOG_INFO, "scope %s: %s", key, strerror(-r));
+		goto fail;
+	}
+	pthread_mutex_lock(&e->lock);
+	if (jpu_xscope_find(e, key)) {
+		pthread_mutex_unlock(&e->lock);
+		r = -EEXIST;
+		goto fail;
+	}
+	arr = realloc(e->xscopes, (e->n_xscopes + 1) * sizeof *arr);
+	if (!arr) {
+		pthread_mutex_unlock(&e->lock);
+		r = -ENOMEM;
+		goto fail;
+	}
+	e->xscopes = arr;
+	/* a key the state file knows continues its totals; the restored entry
+	 * (never part of a tick) goes at the next tick */
+	old = find_restored(e, key);
+	if (old) {
+		x->energy = old->energy;
+		x->co2 = old->co2;
+		x->snap.energy = old->energy;
+		old->restored = false;
+		old->removed = true;
+	}
+	x->live = true;
+	e->xscopes[e->n_xscopes++] = x;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+fail:
+	jpu_xscope_free(x);
+	return r;
+}
+
+JPU_API int jpu_scope_remove(jpu_engine *e, const char *key)
+{
+	struct jpu_xscope *x;
+
+	if (!e || !key)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	x = jpu_xscope_find(e, key);
+	if (x) {
+		/* counted in the past totals from now on (state.c); the tick
+		 * frees it, never this thread: it may be in the tick's reading */
+		jpu_state_fold_scope(e, x);
+		x->live = false;
+		x->removed = true;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return x ? 0 : -ENOENT;
+}
+
+JPU_API int jpu_scope_json(jpu_engine *e, const char *key, char **ret)
+{
+	struct jpu_buf b = {0};
+	struct jpu_xscope *x;
+
+	if (!e || !key || !ret)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	x = jpu_xscope_find(e, key);
+	if (!x || x->snap.seq == 0) {
+		pthread_mutex_unlock(&e->lock);
+		return x ? -EAGAIN : -ENOENT;
+	}
+	jpu_json_scope_sample(&b, e, x);
+	pthread_mutex_unlock(&e->lock);
+	return jpu_buf_finish(&b, ret);
+}
+
+JPU_API int jpu_scope_history_json(jpu_engine *e, const char *key, uint64_t since_usec, char **ret)
+{
+	struct jpu_buf b = {0};
+	struct jpu_xscope *x;
+
+	if (!e || !key || !ret)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	x = jpu_xscope_find(e, key);
+	if (!x || !x->hist) {
+		pthread_mutex_unlock(&e->lock);
+		return x ? -ENODATA : -ENOENT;
+	}
+	jpu_json_history_ring(&b, e->interval_usec, x->hist, x->history_len, x->hist_head,
+	                      x->hist_count, since_usec);
+	pthread_mutex_unlock(&e->lock);
+	return jpu_buf_finish(&b, ret);
+}
+
+JPU_API int jpu_scope_summary(jpu_engine *e, const char *key, jpu_summary *ret)
+{
+	struct jpu_xscope *x;
+	jpu_summary s;
+
+	if (!e || !key || !ret || ret->sz < offsetof(jpu_summary, gpu_source))
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	x = jpu_xscope_find(e, key);
+	if (x)
+		fill_summary(&x->snap, &s);
+	pthread_mutex_unlock(&e->lock);
+	if (!x)
+		return -ENOENT;
 	memcpy(ret, &s, ret->sz < sizeof s ? ret->sz : sizeof s);
 	ret->sz = ret->sz < sizeof s ? ret->sz : sizeof s;
 	return 0;

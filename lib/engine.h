@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "carbon/carbon.h"
+#include "cgroup.h"
 #include "counter.h"
 #include "proc/proctab.h"
 #include "proc/tree.h"
@@ -103,6 +104,48 @@ struct jpu_tracked_tree {
 	uint64_t rss_bytes;
 };
 
+struct jpu_hist;
+
+/* An added scope (jpu_scope_add): a user, a process tree or a cgroup
+ * accounted in the engine's tick beside its own scope. The array of
+ * pointers e->xscopes and the fields marked "lock" change under e->lock;
+ * the fields marked "sampler" belong to the tick (sample_lock), which alone
+ * frees an entry, so a tick's pointers stay valid through its stages. */
+struct jpu_xscope {
+	char key[128];
+	/* spec (lock; read by the tick only while `live`) */
+	enum jpu_scope kind;
+	uid_t uid;
+	pid_t pid;
+	char *cgroup;
+	unsigned history_len;
+	bool prometheus;
+	char *labels[JPU_SCOPE_LABELS_MAX][2];
+	bool live;     /* added and not removed (lock) */
+	bool restored; /* totals from the state file, not added (again) yet */
+	bool removed;  /* jpu_scope_remove'd: the tick frees it (lock) */
+	bool in_tick;  /* part of this tick's reading (sampler) */
+	/* sampler: the /proc and cgroup side */
+	bool opened;
+	struct jpu_tree *tree;
+	struct jpu_user *user;
+	struct jpu_cgroup_files cg;
+	uint64_t cg_acc_ns, cg_prev_ns;
+	bool cg_started;
+	bool have_prev;
+	uint64_t prev_ticks;
+	bool alive_read; /* the read stage found it (copied to alive by account) */
+	int procfs_fd;   /* borrowed from the engine, for the GPU membership test */
+	/* lock: what the writers show */
+	bool alive;
+	uint64_t seen_usec; /* CLOCK_REALTIME µs last alive (state.c folds) */
+	struct jpu_snapshot snap;
+	struct jpu_energy energy;
+	struct jpu_co2_acc co2;
+	struct jpu_hist *hist; /* history_len entries, NULL when 0 */
+	size_t hist_head, hist_count;
+};
+
 struct jpu_hist {
 	uint64_t t_real_usec;
 	uint64_t cpu_uw, cpu_total_uw, dram_uw, gpu_uw;
@@ -185,6 +228,10 @@ struct jpu_engine {
 	uint64_t track_gen; /* jpu_track() calls so far */
 	struct jpu_hist *hist;
 	size_t hist_head, hist_count;
+	/* added scopes (jpu_scope_add) and keys restored from the state file;
+	 * owned, each entry too */
+	struct jpu_xscope **xscopes;
+	size_t n_xscopes;
 
 	/* state file (state.c): the fd holding its flock, -1 = none */
 	int state_lock_fd;
@@ -206,10 +253,14 @@ struct jpu_reading {
 	struct jpu_host_cpu host_delta; /* /proc/stat over the interval */
 	uint64_t mem_used_bytes;
 	unsigned active_users; /* idle policy "even" */
-	/* [0] the engine's scope, [1 + i] tracked tree i; owned */
+	/* [0] the engine's scope, [1 + i] tracked tree i, then the added
+	 * scopes of xs; owned */
 	size_t n_scopes;
 	struct jpu_scope_in *scopes;
 	struct jpu_scope_power *power; /* filled by the attribute stage */
+	size_t n_tracked;              /* tracked trees at the read stage */
+	struct jpu_xscope **xs;        /* added scopes in this tick (entries borrowed) */
+	size_t n_xs;
 	/* each sensor's run of per-process GPU figures in e->gpu_procs */
 	size_t proc_first[JPU_MAX_SENSORS], proc_n[JPU_MAX_SENSORS];
 	size_t n_procs;
@@ -241,6 +292,15 @@ void jpu_tracked_update(struct jpu_engine *e);
  * its tag was untracked or re-tracked since the sync. */
 struct jpu_tracked *jpu_tracked_find(struct jpu_engine *e, size_t i);
 void jpu_tracked_free_trees(struct jpu_engine *e);
+/* Whether key is 1-127 bytes of [A-Za-z0-9._:/-] (engine.c). */
+bool jpu_scope_key_valid(const char *key);
+/* Free an added scope (engine.c). NULL-safe. */
+void jpu_xscope_free(struct jpu_xscope *x);
+/* The added scope of key that the API sees (live), or NULL; under e->lock. */
+struct jpu_xscope *jpu_xscope_find(const struct jpu_engine *e, const char *key);
+/* Push the snapshot into a history ring of len entries (accounting.c). */
+void jpu_hist_push(struct jpu_hist *ring, size_t len, size_t *head, size_t *count,
+                   const struct jpu_snapshot *s);
 
 /* Test hooks: replace the clocks (µs). */
 void jpu_engine_set_clocks(struct jpu_engine *e, uint64_t (*mono)(void), uint64_t (*real)(void));

@@ -7,7 +7,9 @@
  *   scope <cpu_uj> <dram_uj> <gpu_uj> <co2_ug>
  *   past <cpu_uj> <dram_uj> <gpu_uj> <co2_ug> <tags_folded>
  *   tag <cpu_uj> <dram_uj> <gpu_uj> <co2_ug> <seen_usec> <tag>
- * <tag> is %XX-escaped (bytes up to the space, DEL and '%'): a tag may
+ *   key <cpu_uj> <dram_uj> <gpu_uj> <co2_ug> <seen_usec> <key>
+ * (key lines, an added scope's totals, only in version 4, written only
+ * when there are any). <tag> is %XX-escaped (bytes up to the space, DEL and '%'): a tag may
  * hold any byte but NUL, a newline included. Version 2 files (no past
  * line, no seen_usec, raw tags) are still read.
  *
@@ -158,7 +160,7 @@ static int by_tag(const void *a, const void *b)
 
 /* A tag twice makes the file ambiguous. Sorted, not compared pairwise: a
  * 4 MiB file holds tens of thousands of tags. */
-static bool has_duplicate(const struct jpu_tracked *tags, size_t n, int *ret_r)
+static bool has_duplicate(const void *recs, size_t stride, size_t n, int *ret_r)
 {
 	const char **names;
 	bool dup = false;
@@ -170,8 +172,9 @@ static bool has_duplicate(const struct jpu_tracked *tags, size_t n, int *ret_r)
 		*ret_r = -ENOMEM;
 		return true;
 	}
+	/* the name is the first member of both records (tag, key) */
 	for (size_t i = 0; i < n; i++)
-		names[i] = tags[i].tag;
+		names[i] = (const char *)recs + i * stride;
 	qsort(names, n, sizeof *names, by_tag);
 	for (size_t i = 1; i < n && !dup; i++)
 		dup = strcmp(names[i - 1], names[i]) == 0;
@@ -186,14 +189,17 @@ int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t n)
 	struct jpu_co2_acc co2 = {0}, past_co2 = {0};
 	uint64_t past_tags = 0;
 	struct jpu_tracked *tags = NULL;
-	size_t n_tags = 0;
-	bool have_scope = false, have_past = false, v3;
+	struct jpu_xscope *keys = NULL;
+	size_t n_tags = 0, n_keys = 0;
+	bool have_scope = false, have_past = false, v3, v4;
 	int r = -EBADMSG;
 
 	/* parse everything first: a bad file changes nothing */
-	if (n < 12 || (memcmp(p, "jpu-state 2\n", 12) != 0 && memcmp(p, "jpu-state 3\n", 12) != 0))
+	if (n < 12 || (memcmp(p, "jpu-state 2\n", 12) != 0 && memcmp(p, "jpu-state 3\n", 12) != 0 &&
+	               memcmp(p, "jpu-state 4\n", 12) != 0))
 		return -EBADMSG;
-	v3 = p[10] == '3';
+	v4 = p[10] == '4';
+	v3 = p[10] == '3' || v4;
 	p += 12;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -230,13 +236,57 @@ int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t n)
 			}
 			tags = arr;
 			tags[n_tags++] = t;
+		} else if (v4 && line > 4 && memcmp(p, "key ", 4) == 0) {
+			/* an added scope's totals (jpu_scope_add) */
+			const char *q = p + 4;
+			struct jpu_xscope *arr, *k;
+
+			arr = realloc(keys, (n_keys + 1) * sizeof *arr);
+			if (!arr) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			keys = arr;
+			k = &keys[n_keys];
+			memset(k, 0, sizeof *k);
+			if (parse_totals(&q, eol, &k->energy, &k->co2) < 0 ||
+			    jpu_next_u64(&q, eol, &k->seen_usec) < 0 || q >= eol || *q != ' ' ||
+			    parse_tag(q + 1, eol, true, k->key, sizeof k->key) < 0 ||
+			    !jpu_scope_key_valid(k->key))
+				goto fail;
+			n_keys++;
 		} else {
 			goto fail;
 		}
 		p = eol + 1;
 	}
-	if (!have_scope || has_duplicate(tags, n_tags, &r))
+	if (!have_scope || has_duplicate(tags, sizeof *tags, n_tags, &r) ||
+	    has_duplicate(keys, sizeof *keys, n_keys, &r))
 		goto fail;
+	{
+		struct jpu_xscope **all =
+		        realloc(e->xscopes, (e->n_xscopes + n_keys) * sizeof *all);
+
+		if (!all && e->n_xscopes + n_keys > 0) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		e->xscopes = all;
+		/* restored: never in a tick until jpu_scope_add takes the key */
+		for (size_t i = 0; i < n_keys; i++) {
+			struct jpu_xscope *x = malloc(sizeof *x);
+
+			if (!x) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			*x = keys[i];
+			x->cg = (struct jpu_cgroup_files)JPU_CGROUP_FILES_INIT;
+			x->procfs_fd = -1;
+			x->restored = true;
+			e->xscopes[e->n_xscopes++] = x;
+		}
+	}
 	{
 		struct jpu_tracked *all =
 		        realloc(e->tracked, (e->n_tracked + n_tags) * sizeof *all);
@@ -256,9 +306,11 @@ int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t n)
 	e->past_co2 = past_co2;
 	e->past_tags = past_tags;
 	free(tags);
+	free(keys);
 	return 0;
 fail:
 	free(tags);
+	free(keys);
 	return r;
 }
 
@@ -438,6 +490,65 @@ void jpu_state_fold_tag(struct jpu_engine *e, const struct jpu_tracked *t)
 	e->past_tags++;
 }
 
+void jpu_state_fold_scope(struct jpu_engine *e, const struct jpu_xscope *x)
+{
+	e->past_energy.cpu_uj += x->energy.cpu_uj;
+	e->past_energy.dram_uj += x->energy.dram_uj;
+	e->past_energy.gpu_uj += x->energy.gpu_uj;
+	e->past_co2.co2_ug += x->co2.co2_ug;
+	e->past_tags++;
+}
+
+static int by_key_seen(const void *a, const void *b)
+{
+	const struct jpu_xscope *x = *(const struct jpu_xscope *const *)a;
+	const struct jpu_xscope *y = *(const struct jpu_xscope *const *)b;
+
+	return x->seen_usec < y->seen_usec ? -1 : x->seen_usec > y->seen_usec;
+}
+
+/* Keys restored from the file and not added again fold like dormant tags:
+ * after JPU_STATE_DORMANT_USEC, or the longest-dormant beyond
+ * JPU_STATE_MAX_DORMANT. An added scope is never folded while added (its
+ * caller removes it). Caller holds lock; the tick frees what is marked. */
+static void fold_dormant_keys(struct jpu_engine *e, uint64_t now)
+{
+	struct jpu_xscope **old;
+	size_t k = 0;
+
+	for (size_t i = 0; i < e->n_xscopes; i++) {
+		struct jpu_xscope *x = e->xscopes[i];
+
+		if (!x->restored || x->removed)
+			continue;
+		if (x->seen_usec > now)
+			x->seen_usec = now;
+		if (now - x->seen_usec > JPU_STATE_DORMANT_USEC) {
+			jpu_state_fold_scope(e, x);
+			x->restored = false;
+			x->removed = true;
+		} else {
+			k++;
+		}
+	}
+	if (k <= JPU_STATE_MAX_DORMANT)
+		return;
+	old = malloc(k * sizeof *old);
+	if (!old)
+		return;
+	k = 0;
+	for (size_t i = 0; i < e->n_xscopes; i++)
+		if (e->xscopes[i]->restored && !e->xscopes[i]->removed)
+			old[k++] = e->xscopes[i];
+	qsort(old, k, sizeof *old, by_key_seen);
+	for (size_t i = 0; i < k - JPU_STATE_MAX_DORMANT; i++) {
+		jpu_state_fold_scope(e, old[i]);
+		old[i]->restored = false;
+		old[i]->removed = true;
+	}
+	free(old);
+}
+
 /* Restored from the state file and not tracked again (gen 0), or its
  * process gone. */
 static bool dormant(const struct jpu_tracked *t)
@@ -563,17 +674,24 @@ int jpu_state_save(struct jpu_engine *e)
 	char *text = NULL;
 	int r;
 
+	bool keys = false;
+
 	pthread_mutex_lock(&e->lock);
 	fold_dormant(e, e->clock_real());
+	fold_dormant_keys(e, e->clock_real());
 	if (!e->state_file || e->state_lock_fd < 0) {
 		pthread_mutex_unlock(&e->lock);
 		return 0;
 	}
+	/* version 4 only when it holds key lines: a file without them stays
+	 * readable by an engine that knows version 3 */
+	for (size_t i = 0; i < e->n_xscopes && !keys; i++)
+		keys = !e->xscopes[i]->removed;
 	jpu_buf_printf(&b,
-	               "jpu-state 3\nscope %llu %llu %llu %llu\npast %llu %llu %llu %llu %llu\n",
-	               (unsigned long long)e->energy.cpu_uj, (unsigned long long)e->energy.dram_uj,
-	               (unsigned long long)e->energy.gpu_uj, (unsigned long long)e->co2.co2_ug,
-	               (unsigned long long)e->past_energy.cpu_uj,
+	               "jpu-state %d\nscope %llu %llu %llu %llu\npast %llu %llu %llu %llu %llu\n",
+	               keys ? 4 : 3, (unsigned long long)e->energy.cpu_uj,
+	               (unsigned long long)e->energy.dram_uj, (unsigned long long)e->energy.gpu_uj,
+	               (unsigned long long)e->co2.co2_ug, (unsigned long long)e->past_energy.cpu_uj,
 	               (unsigned long long)e->past_energy.dram_uj,
 	               (unsigned long long)e->past_energy.gpu_uj,
 	               (unsigned long long)e->past_co2.co2_ug, (unsigned long long)e->past_tags);
@@ -586,6 +704,18 @@ int jpu_state_save(struct jpu_engine *e)
 		        (unsigned long long)t->co2.co2_ug, (unsigned long long)t->seen_usec);
 		put_tag(&b, t->tag);
 		jpu_buf_puts(&b, "\n");
+	}
+	for (size_t i = 0; i < e->n_xscopes; i++) {
+		const struct jpu_xscope *x = e->xscopes[i];
+
+		if (x->removed)
+			continue;
+		/* a key never needs escaping (its alphabet is closed) */
+		jpu_buf_printf(
+		        &b, "key %llu %llu %llu %llu %llu %s\n",
+		        (unsigned long long)x->energy.cpu_uj, (unsigned long long)x->energy.dram_uj,
+		        (unsigned long long)x->energy.gpu_uj, (unsigned long long)x->co2.co2_ug,
+		        (unsigned long long)x->seen_usec, x->key);
 	}
 	pthread_mutex_unlock(&e->lock);
 	r = jpu_buf_finish(&b, &text);

@@ -45,4 +45,8 @@ int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t len);
  * removes t (jpu_untrack, folding). */
 void jpu_state_fold_tag(struct jpu_engine *e, const struct jpu_tracked *t);
 
+/* The same for an added scope (jpu_scope_remove, folding of restored keys). */
+struct jpu_xscope;
+void jpu_state_fold_scope(struct jpu_engine *e, const struct jpu_xscope *x);
+
 #endif /* JPU_STATE_H */

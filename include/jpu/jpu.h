@@ -51,6 +51,10 @@ enum jpu_scope {
 	JPU_SCOPE_SYSTEM = 0,  /* the whole machine */
 	JPU_SCOPE_USER = 1,    /* one UID (its cgroup when it has one) */
 	JPU_SCOPE_PROCESS = 2, /* one PID and all its descendants */
+	/* one cgroup (a container, a Slurm job, a slice) and all below it:
+	 * for jpu_scope_add only; the engine's own opts.scope refuses it
+	 * with -EINVAL */
+	JPU_SCOPE_CGROUP = 3,
 };
 
 /* How idle power (measured x (1 - host busy ratio)) is attributed. */
@@ -175,6 +179,57 @@ JPU_API int jpu_untrack(jpu_engine *engine, const char *tag);
  * [{"tag":..,"pid":..,"alive":bool,"power_w":..,"energy_j":{cpu,dram,gpu,total}},..] */
 JPU_API int jpu_tracked_json(jpu_engine *engine, char **ret_json);
 
+/* ---- many scopes in one engine (a node daemon) --------------------------
+ *
+ * Besides its own scope (opts.scope), an engine accounts any number of
+ * added scopes in the same tick, from the same reading of the sensors and
+ * of /proc: every user, container cgroup or tracked tree of a node. Each
+ * gets CPU (by CPU time), DRAM (by memory) and GPU (by per-process SM
+ * utilisation) under the engine's idle policy, exactly as the engine's own
+ * scope does, and its own cumulative energy and emissions. Disjoint scopes
+ * plus the unattributed idle power sum to the machine. */
+
+/* Extra Prometheus labels a scope may carry. */
+#define JPU_SCOPE_LABELS_MAX 6
+
+typedef struct jpu_scope_spec {
+	size_t sz;            /* sizeof(struct jpu_scope_spec) */
+	enum jpu_scope scope; /* USER, PROCESS or CGROUP; SYSTEM is -EINVAL (the engine's own) */
+	uid_t uid;            /* USER: the user (its per-user cgroup when it has one) */
+	pid_t pid;            /* PROCESS: root of the tree, followed like jpu_track's */
+	/* CGROUP: its path as /proc/PID/cgroup names it (the v2 "0::" path, or
+	 * the v1 cpuacct path), looked for under the sysfs root's fs/cgroup,
+	 * fs/cgroup/unified, fs/cgroup/cpuacct or fs/cgroup/cpu,cpuacct; copied */
+	const char *cgroup;
+	unsigned history_len; /* samples of history kept for this scope; 0 = none */
+	int prometheus;       /* 1: its series appear in jpu_engine_prometheus() */
+	/* extra Prometheus labels {name, value}; unused = {NULL, NULL}; names
+	 * [a-zA-Z_][a-zA-Z0-9_]*, not "scope" nor "key" (the engine's own
+	 * labels) nor twice (-EINVAL otherwise); values escaped by the engine;
+	 * copied */
+	const char *labels[JPU_SCOPE_LABELS_MAX][2];
+} jpu_scope_spec;
+
+/* Account spec under key (copied; 1-127 bytes of [A-Za-z0-9._:/-]) from
+ * the next tick on. Cheap for the caller: it checks only that the pid or
+ * cgroup exists; the sampler does the /proc work. A key that the state file
+ * knows continues its totals. Returns -EEXIST (key in use), -EINVAL (naming
+ * the field in the log), -ESRCH (no such pid), -ENOENT (no such cgroup),
+ * -ENOMEM. */
+JPU_API int jpu_scope_add(jpu_engine *engine, const char *key, const jpu_scope_spec *spec);
+/* Stop accounting key. Its totals fold into the state file's past totals,
+ * like an untracked tag's. -ENOENT when unknown. */
+JPU_API int jpu_scope_remove(jpu_engine *engine, const char *key);
+/* The latest sample of key: the same JSON object as jpu_engine_json, with
+ * "scope" the kind's name ("user", "process", "cgroup"), plus "key" and
+ * "alive" (false once the tree is dead or the cgroup removed); its uid,
+ * pid or "cgroup" path. -EAGAIN before its first tick, -ENOENT unknown key. */
+JPU_API int jpu_scope_json(jpu_engine *engine, const char *key, char **ret_json);
+/* Key's history, as jpu_engine_history_json. -ENODATA when its
+ * history_len was 0, -ENOENT unknown key. */
+JPU_API int jpu_scope_history_json(jpu_engine *engine, const char *key, uint64_t since_usec,
+                                   char **ret_json);
+
 /* Replace the carbon settings (the carbon_* fields, country, postcode,
  * intensity_mg_per_kwh, pue_milli, emaps_token of opts; the rest is
  * ignored) while the engine runs: the Jupyter front end's settings. The
@@ -206,6 +261,9 @@ typedef struct jpu_summary {
 } jpu_summary;
 
 JPU_API int jpu_engine_summary(jpu_engine *engine, jpu_summary *ret_summary);
+/* The same figures for an added scope (jpu_scope_add): seq 0 before its
+ * first tick. -ENOENT unknown key, -EINVAL on a NULL or too small ret. */
+JPU_API int jpu_scope_summary(jpu_engine *engine, const char *key, jpu_summary *ret_summary);
 
 /* One diagnostic, as the sample's "diagnostics" entries: why a sensor is
  * not used and how to fix it. Strings are NUL-terminated (cut short if
@@ -223,8 +281,8 @@ typedef struct jpu_diagnostic {
  * last one: loop from 0 until -ENOENT. -EINVAL on a NULL or too small ret. */
 JPU_API int jpu_engine_diagnostic(jpu_engine *engine, size_t index, jpu_diagnostic *ret);
 
-/* Parse "system"/"user"/"process" ("sys" is accepted as the original's
- * spelling). Returns the scope or -EINVAL. */
+/* Parse "system"/"user"/"process"/"cgroup" ("sys" is accepted as the
+ * original's spelling). Returns the scope or -EINVAL. */
 JPU_API int jpu_scope_from_string(const char *s);
 JPU_API const char *jpu_scope_to_string(enum jpu_scope scope);
 JPU_API int jpu_idle_policy_from_string(const char *s);

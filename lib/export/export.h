@@ -37,6 +37,15 @@ void jpu_json_diagnostics(struct jpu_buf *b, const struct jpu_engine *e);
  * trees, from their metric tables (jpu_hist_metrics, jpu_tracked_metrics). */
 void jpu_json_history(struct jpu_buf *b, const struct jpu_engine *e, uint64_t since_usec);
 void jpu_json_tracked(struct jpu_buf *b, const struct jpu_engine *e);
+/* A history ring of len entries (count of them used, the next at head). */
+struct jpu_hist;
+void jpu_json_history_ring(struct jpu_buf *b, uint64_t interval_usec, const struct jpu_hist *ring,
+                           size_t len, size_t head, size_t count, uint64_t since_usec);
+/* An added scope's latest sample: jpu_json_sample's object plus "key",
+ * "alive" and its uid, pid or cgroup path. */
+struct jpu_xscope;
+void jpu_json_scope_sample(struct jpu_buf *b, const struct jpu_engine *e,
+                           const struct jpu_xscope *x);
 void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s);
 
 /* The metric table (export/metrics.c): one row per figure, read by both

@@ -162,16 +162,16 @@ void jpu_json_rows(struct jpu_buf *b, const struct jpu_metric *rows, size_t n, c
 	}
 }
 
-void jpu_json_history(struct jpu_buf *b, const struct jpu_engine *e, uint64_t since_usec)
+void jpu_json_history_ring(struct jpu_buf *b, uint64_t interval_usec, const struct jpu_hist *ring,
+                           size_t len, size_t head, size_t count, uint64_t since_usec)
 {
 	bool first = true;
 
 	jpu_buf_puts(b, "{\"interval_s\":");
-	jpu_buf_micro(b, e->interval_usec);
+	jpu_buf_micro(b, interval_usec);
 	jpu_buf_puts(b, ",\"samples\":[");
-	for (size_t i = 0; i < e->hist_count; i++) {
-		size_t idx = (e->hist_head + e->history_len - e->hist_count + i) % e->history_len;
-		const struct jpu_hist *h = &e->hist[idx];
+	for (size_t i = 0; i < count; i++) {
+		const struct jpu_hist *h = &ring[(head + len - count + i) % len];
 
 		if (h->t_real_usec <= since_usec)
 			continue;
@@ -182,6 +182,12 @@ void jpu_json_history(struct jpu_buf *b, const struct jpu_engine *e, uint64_t si
 		jpu_buf_puts(b, "}");
 	}
 	jpu_buf_puts(b, "]}");
+}
+
+void jpu_json_history(struct jpu_buf *b, const struct jpu_engine *e, uint64_t since_usec)
+{
+	jpu_json_history_ring(b, e->interval_usec, e->hist, e->history_len, e->hist_head,
+	                      e->hist_count, since_usec);
 }
 
 void jpu_json_tracked(struct jpu_buf *b, const struct jpu_engine *e)
@@ -218,19 +224,31 @@ void jpu_json_diagnostics(struct jpu_buf *b, const struct jpu_engine *e)
 	jpu_buf_puts(b, "]");
 }
 
-void jpu_json_sample(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s)
+/* The sample of the engine's scope (x NULL) or of an added scope. */
+static void json_sample(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s,
+                        const struct jpu_xscope *x)
 {
+	enum jpu_scope scope = x ? x->kind : s->scope;
 
 	jpu_buf_puts(b, "{\"time\":");
 	jpu_buf_iso_time(b, s->t_real_usec);
 	jpu_buf_puts(b, ",\"interval_s\":");
 	jpu_buf_micro(b, s->interval_usec);
 	jpu_buf_puts(b, ",\"scope\":");
-	jpu_buf_json_str(b, jpu_scope_to_string(s->scope));
-	if (s->scope == JPU_SCOPE_PROCESS)
-		jpu_buf_printf(b, ",\"pid\":%d", (int)e->pid);
-	else if (s->scope == JPU_SCOPE_USER)
-		jpu_buf_printf(b, ",\"uid\":%u", (unsigned)e->uid);
+	jpu_buf_json_str(b, jpu_scope_to_string(scope));
+	if (x) {
+		jpu_buf_puts(b, ",\"key\":");
+		jpu_buf_json_str(b, x->key);
+		jpu_buf_printf(b, ",\"alive\":%s", x->alive ? "true" : "false");
+	}
+	if (scope == JPU_SCOPE_PROCESS)
+		jpu_buf_printf(b, ",\"pid\":%d", (int)(x ? x->pid : e->pid));
+	else if (scope == JPU_SCOPE_USER)
+		jpu_buf_printf(b, ",\"uid\":%u", (unsigned)(x ? x->uid : e->uid));
+	else if (scope == JPU_SCOPE_CGROUP && x) {
+		jpu_buf_puts(b, ",\"cgroup\":");
+		jpu_buf_json_str(b, x->cgroup);
+	}
 	jpu_buf_puts(b, ",\"idle_policy\":");
 	jpu_buf_json_str(b, e->idle_policy == JPU_IDLE_BUSY   ? "busy"
 	                    : e->idle_policy == JPU_IDLE_EVEN ? "even"
@@ -240,4 +258,15 @@ void jpu_json_sample(struct jpu_buf *b, const struct jpu_engine *e, const struct
 	jpu_buf_puts(b, ",\"diagnostics\":");
 	jpu_json_diagnostics(b, e);
 	jpu_buf_puts(b, "}");
+}
+
+void jpu_json_sample(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s)
+{
+	json_sample(b, e, s, NULL);
+}
+
+void jpu_json_scope_sample(struct jpu_buf *b, const struct jpu_engine *e,
+                           const struct jpu_xscope *x)
+{
+	json_sample(b, e, &x->snap, x);
 }

@@ -5,6 +5,7 @@
  * omitted (unknown is not zero), tracked trees as their own series.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../engine.h"
@@ -44,8 +45,8 @@ static void header(struct jpu_buf *b, const char *name, const char *type, const 
 	jpu_buf_printf(b, "\n# TYPE %s %s\n", name, type);
 }
 
-/* The label set a record's series start with: scope="..." for the sample,
- * tag="..." for a tracked tree. */
+/* The label set a record's series start with: scope="..." for the sample
+ * (and an added scope's key and labels), tag="..." for a tracked tree. */
 typedef void (*label_fn)(struct jpu_buf *b, const void *rec, const void *ctx);
 
 static void write_row(struct jpu_buf *b, const struct jpu_metric *m, const void *rec,
@@ -77,11 +78,12 @@ static void write_row(struct jpu_buf *b, const struct jpu_metric *m, const void 
 	jpu_buf_puts(b, "\n");
 }
 
-/* Every Prometheus row of a table for `count` records of `stride` bytes:
- * HELP and TYPE once per name, then that name's rows of every record. */
+/* Every Prometheus row of a table for `count` records (recs[r], each
+ * labelled by label(b, recs[r], ctxs[r])): HELP and TYPE once per name,
+ * then that name's rows of every record, as the format asks. */
 static void write_table(struct jpu_buf *b, const struct jpu_metric *rows, size_t n,
-                        const void *recs, size_t stride, size_t count, label_fn label,
-                        const void *ctx)
+                        const void *const *recs, const void *const *ctxs, size_t count,
+                        label_fn label)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct jpu_metric *m = &rows[i];
@@ -98,15 +100,30 @@ static void write_table(struct jpu_buf *b, const struct jpu_metric *rows, size_t
 			for (size_t k = i; k < n; k++)
 				if (rows[k].prom_name &&
 				    strcmp(rows[k].prom_name, m->prom_name) == 0)
-					write_row(b, &rows[k], (const char *)recs + r * stride,
-					          label, ctx);
+					write_row(b, &rows[k], recs[r], label, ctxs[r]);
 	}
 }
 
+/* The engine's own scope (ctx NULL) or an added one (ctx its entry):
+ * scope="user|process|cgroup", key="..." and the caller's labels. */
 static void scope_label(struct jpu_buf *b, const void *rec, const void *ctx)
 {
-	(void)rec;
-	jpu_buf_printf(b, "scope=\"%s\"", (const char *)ctx);
+	const struct jpu_snapshot *s = rec;
+	const struct jpu_xscope *x = ctx;
+
+	jpu_buf_printf(b, "scope=\"%s\"", jpu_scope_to_string(s->scope));
+	if (!x)
+		return;
+	jpu_buf_puts(b, ",key=\"");
+	label_value(b, x->key);
+	jpu_buf_puts(b, "\"");
+	for (size_t i = 0; i < JPU_SCOPE_LABELS_MAX; i++) {
+		if (!x->labels[i][0])
+			continue;
+		jpu_buf_printf(b, ",%s=\"", x->labels[i][0]);
+		label_value(b, x->labels[i][1]);
+		jpu_buf_puts(b, "\"");
+	}
 }
 
 static void tag_label(struct jpu_buf *b, const void *rec, const void *ctx)
@@ -119,7 +136,8 @@ static void tag_label(struct jpu_buf *b, const void *rec, const void *ctx)
 
 void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s)
 {
-	const char *scope = jpu_scope_to_string(e->scope);
+	const void **recs = NULL, **ctxs = NULL;
+	size_t n = 1;
 
 	header(b, "jpu_sensor_info", "gauge",
 	       "Sensors the engine probed: 1 = in use, 0 = not used (reason label says why)");
@@ -133,8 +151,34 @@ void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct 
 	}
 	if (!s)
 		return;
-	write_table(b, jpu_metrics, jpu_metrics_len, s, 0, 1, scope_label, scope);
-	if (e->n_tracked)
-		write_table(b, jpu_tracked_metrics, jpu_tracked_metrics_len, e->tracked,
-		            sizeof *e->tracked, e->n_tracked, tag_label, NULL);
+	/* the engine's scope, then every added scope that asked for its
+	 * series and has a sample, in one family per name */
+	recs = malloc((1 + e->n_xscopes + e->n_tracked) * sizeof *recs);
+	ctxs = malloc((1 + e->n_xscopes + e->n_tracked) * sizeof *ctxs);
+	if (!recs || !ctxs) {
+		b->oom = true;
+		goto out;
+	}
+	recs[0] = s;
+	ctxs[0] = NULL;
+	for (size_t i = 0; i < e->n_xscopes; i++) {
+		const struct jpu_xscope *x = e->xscopes[i];
+
+		if (x->live && x->prometheus && x->snap.seq > 0) {
+			recs[n] = &x->snap;
+			ctxs[n++] = x;
+		}
+	}
+	write_table(b, jpu_metrics, jpu_metrics_len, recs, ctxs, n, scope_label);
+	if (e->n_tracked) {
+		for (size_t i = 0; i < e->n_tracked; i++) {
+			recs[i] = &e->tracked[i];
+			ctxs[i] = NULL;
+		}
+		write_table(b, jpu_tracked_metrics, jpu_tracked_metrics_len, recs, ctxs,
+		            e->n_tracked, tag_label);
+	}
+out:
+	free(recs);
+	free(ctxs);
 }

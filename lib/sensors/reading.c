@@ -20,6 +20,7 @@
 #include "../proc/proctab.h"
 #include "../proc/tree.h"
 #include "../proc/user.h"
+#include "../cgroup.h"
 
 /* Per-domain power over the interval. Counters go through the wrap/reset
  * rule of counter.h: an interval it cannot vouch for is unknown. */
@@ -89,22 +90,148 @@ static bool pred_user(const void *arg, pid_t pid)
 	return arg && jpu_user_contains(arg, pid);
 }
 
+/* Whether pid is in the cgroup of an added CGROUP scope (a GPU process):
+ * its /proc/PID/cgroup path is the scope's or below it, in any hierarchy. */
+static bool pred_cgroup(const void *arg, pid_t pid)
+{
+	const struct jpu_xscope *x = arg;
+	struct jpu_cgroup_paths *p;
+	size_t n = strlen(x->cgroup);
+	bool in = false;
+
+	p = malloc(sizeof *p);
+	if (!p)
+		return false;
+	if (jpu_cgroup_read_pid(x->procfs_fd, pid, p) == 0) {
+		const char *paths[] = {p->has_v2 ? p->v2 : NULL,
+		                       p->has_cpuacct ? p->cpuacct : NULL};
+
+		for (size_t i = 0; i < 2 && !in; i++)
+			in = paths[i] && strncmp(paths[i], x->cgroup, n) == 0 &&
+			     (paths[i][n] == '\0' || paths[i][n] == '/' ||
+			      (n == 1 && x->cgroup[0] == '/'));
+	}
+	free(p);
+	return in;
+}
+
+/* Take this tick's added scopes under e->lock (jpu_scope_add may run at
+ * any time; only the tick frees an entry, so the pointers stay valid
+ * through the stages), freeing the removed ones. */
+static int take_xscopes(struct jpu_engine *e, struct jpu_reading *rd)
+{
+	size_t w = 0;
+	int r = 0;
+
+	pthread_mutex_lock(&e->lock);
+	for (size_t i = 0; i < e->n_xscopes; i++) {
+		struct jpu_xscope *x = e->xscopes[i];
+
+		if (x->removed)
+			jpu_xscope_free(x);
+		else
+			e->xscopes[w++] = x;
+	}
+	e->n_xscopes = w;
+	if (w) {
+		rd->xs = malloc(w * sizeof *rd->xs);
+		if (!rd->xs)
+			r = -ENOMEM;
+	}
+	for (size_t i = 0; r == 0 && i < w; i++) {
+		struct jpu_xscope *x = e->xscopes[i];
+
+		x->in_tick = x->live;
+		if (x->live)
+			rd->xs[rd->n_xs++] = x;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
+static uint64_t ns_to_ticks(uint64_t ns)
+{
+	uint64_t tck = (uint64_t)jpu_clk_tck();
+
+	return ns / 1000000000ULL * tck + ns % 1000000000ULL * tck / 1000000000ULL;
+}
+
+/* One added scope's cumulative CPU ticks and memory now. The sampler
+ * opens its /proc or cgroup side at its first tick (jpu_scope_add only
+ * checked that it exists). A cgroup's CPU time is in ns (v2 usage_usec
+ * x 1000, v1 cpuacct.usage): accumulated in ns across resets and turned
+ * into USER_HZ ticks, the basis of the host's busy ticks in /proc/stat,
+ * only as a cumulative figure, so that the rounding of each interval is
+ * given back in the next one (never lost, never more than one tick). */
+static int read_xscope(struct jpu_engine *e, struct jpu_xscope *x, uint64_t *ret_ticks,
+                       uint64_t *ret_rss)
+{
+	uint64_t ns;
+	int r;
+
+	if (!x->opened) {
+		x->opened = true;
+		x->procfs_fd = e->procfs_fd;
+		if (x->kind == JPU_SCOPE_USER)
+			r = jpu_user_new(e->proctab, x->uid, &x->user);
+		else if (x->kind == JPU_SCOPE_PROCESS)
+			r = jpu_tree_new(e->proctab, x->pid, &x->tree);
+		else
+			r = jpu_cgroup_open_path(e->sysfs_fd, x->cgroup, &x->cg);
+		if (r < 0) {
+			jpu_logf(&e->log, JPU_LOG_INFO, "scope %s: %s", x->key, strerror(-r));
+			return r;
+		}
+	}
+	switch (x->kind) {
+	case JPU_SCOPE_USER:
+		return x->user ? jpu_user_update(x->user, ret_ticks, ret_rss) : -ESRCH;
+	case JPU_SCOPE_PROCESS:
+		return x->tree ? jpu_tree_update(x->tree, ret_ticks, ret_rss) : -ESRCH;
+	default:
+		break;
+	}
+	if (x->cg.version == JPU_CGROUP_NONE)
+		return -ENOENT;
+	/* a removed cgroup's open files answer ENODEV: dead from then on */
+	r = jpu_cgroup_read_cpu_ns(&x->cg, &ns);
+	if (r < 0)
+		return r;
+	if (!x->cg_started)
+		x->cg_acc_ns = 0;
+	else if (ns >= x->cg_prev_ns)
+		x->cg_acc_ns += ns - x->cg_prev_ns;
+	x->cg_prev_ns = ns;
+	x->cg_started = true;
+	*ret_ticks = ns_to_ticks(x->cg_acc_ns);
+	*ret_rss = 0;
+	if (x->cg.mem_fd >= 0 && jpu_cgroup_read_mem_bytes(&x->cg, ret_rss) < 0)
+		*ret_rss = 0;
+	return 0;
+}
+
 /* The scopes' CPU time over the interval and memory now: [0] the engine's
- * scope, [1 + i] the sampler's tracked tree i (e->trees). */
+ * scope, [1 + i] the sampler's tracked tree i (e->trees), then the added
+ * scopes. */
 static int read_scopes(struct jpu_engine *e, struct jpu_reading *rd)
 {
 	struct jpu_scope_in *sc;
 	uint64_t ticks = 0, rss = 0;
+	int r;
 
 	/* tracked trees: take up the API's requests (tracked.c); out of
 	 * memory keeps the trees as they were */
 	jpu_tracked_sync(e);
-	rd->n_scopes = 1 + e->n_trees;
+	rd->n_tracked = e->n_trees;
+	r = take_xscopes(e, rd);
+	if (r < 0)
+		return r;
+	rd->n_scopes = 1 + rd->n_tracked + rd->n_xs;
 	rd->scopes = calloc(rd->n_scopes, sizeof *rd->scopes);
 	rd->power = calloc(rd->n_scopes, sizeof *rd->power);
 	if (!rd->scopes || !rd->power)
 		return -ENOMEM;
-	if (e->scope != JPU_SCOPE_SYSTEM || e->n_trees > 0)
+	if (e->scope != JPU_SCOPE_SYSTEM || rd->n_tracked > 0 || rd->n_xs > 0)
 		jpu_proctab_refresh(e->proctab);
 	sc = &rd->scopes[0];
 	sc->measured = true;
@@ -136,6 +263,27 @@ static int read_scopes(struct jpu_engine *e, struct jpu_reading *rd)
 		sc->rss_bytes = t->rss_bytes;
 		sc->contains = pred_tree;
 		sc->arg = t->tree;
+	}
+	for (size_t i = 0; i < rd->n_xs; i++) {
+		struct jpu_xscope *x = rd->xs[i];
+
+		sc = &rd->scopes[1 + rd->n_tracked + i];
+		ticks = rss = 0;
+		r = read_xscope(e, x, &ticks, &rss);
+		x->alive_read = r >= 0;
+		if (r < 0)
+			continue; /* not measured: nothing given */
+		sc->measured = true;
+		sc->cpu_ticks = x->have_prev && ticks >= x->prev_ticks ? ticks - x->prev_ticks : 0;
+		sc->rss_bytes = rss;
+		sc->contains = x->kind == JPU_SCOPE_USER      ? pred_user
+		               : x->kind == JPU_SCOPE_PROCESS ? pred_tree
+		                                              : pred_cgroup;
+		sc->arg = x->kind == JPU_SCOPE_USER      ? (const void *)x->user
+		          : x->kind == JPU_SCOPE_PROCESS ? (const void *)x->tree
+		                                         : (const void *)x;
+		x->prev_ticks = ticks;
+		x->have_prev = true;
 	}
 	return 0;
 }
@@ -193,6 +341,9 @@ void jpu_reading_free(struct jpu_reading *rd)
 {
 	free(rd->scopes);
 	free(rd->power);
+	free(rd->xs);
+	rd->xs = NULL;
+	rd->n_xs = 0;
 	rd->scopes = NULL;
 	rd->power = NULL;
 	rd->n_scopes = 0;
