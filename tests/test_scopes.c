@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Added scopes (jpu_scope_add and the rest): users, process trees and
+ * cgroups accounted in the engine's tick beside its own scope, on a
+ * synthetic machine (the fake backend, a throw-away /proc and cgroup
+ * tree, replaced clocks: every figure known exactly) and on real cgroups
+ * made by the test when it runs as root (v1 cpuacct and the v2 hierarchy).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "engine.h"
+
+static uint64_t fake_mono = 1000000, fake_real = 1795600000000000ULL;
+
+static uint64_t clock_mono(void)
+{
+	return fake_mono;
+}
+
+static uint64_t clock_real(void)
+{
+	return fake_real;
+}
+
+static void advance(uint64_t usec)
+{
+	fake_mono += usec;
+	fake_real += usec;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* write dir/rel in place (same inode: counters may be held open) */
+static void put(const char *dir, const char *rel, const char *content)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	for (char *p = path + strlen(dir) + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(path, 0755);
+			*p = '/';
+		}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content))
+		perror(path);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The synthetic machine: host CPU ticks, processes, fake domains. */
+struct world {
+	char dir[64], sys[96], proc[96];
+	uint64_t busy, idle, steal;
+	uint64_t mem_total_kb, mem_avail_kb;
+};
+
+struct wproc {
+	int pid, ppid;
+	uint64_t utime, rss_pages;
+	unsigned uid;
+};
+
+static void w_stat(struct world *w)
+{
+	char buf[256];
+
+	/* user nice system idle iowait irq softirq steal guest guest_nice */
+	snprintf(buf, sizeof buf,
+	         "cpu  %llu 0 0 %llu 0 0 0 %llu 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n"
+	         "cpu1 0 0 0 0 0 0 0 0 0 0\nbtime 1\n",
+	         (unsigned long long)w->busy, (unsigned long long)w->idle,
+	         (unsigned long long)w->steal);
+	put(w->proc, "stat", buf);
+	snprintf(buf, sizeof buf, "MemTotal: %llu kB\nMemFree: 1 kB\nMemAvailable: %llu kB\n",
+	         (unsigned long long)w->mem_total_kb, (unsigned long long)w->mem_avail_kb);
+	put(w->proc, "meminfo", buf);
+}
+
+static void w_proc(struct world *w, const struct wproc *p)
+{
+	char rel[64], buf[512];
+
+	snprintf(rel, sizeof rel, "%d/stat", p->pid);
+	snprintf(buf, sizeof buf,
+	         "%d (p%d) S %d %d %d 0 -1 0 0 0 0 0 %llu 0 0 0 20 0 1 0 %d 1000 %llu 0\n", p->pid,
+	         p->pid, p->ppid, p->pid, p->pid, (unsigned long long)p->utime, p->pid,
+	         (unsigned long long)p->rss_pages);
+	put(w->proc, rel, buf);
+	snprintf(rel, sizeof rel, "%d/status", p->pid);
+	snprintf(buf, sizeof buf, "Uid:\t%u\t%u\t%u\t%u\n", p->uid, p->uid, p->uid, p->uid);
+	put(w->proc, rel, buf);
+	/* the uid of a process is its /proc/PID directory's owner (as the
+	 * kernel sets it): root may give the fixture's one away */
+	snprintf(buf, sizeof buf, "%s/%d", w->proc, p->pid);
+	if (p->uid && chown(buf, p->uid, 0) < 0)
+		fprintf(stderr, "chown %s: %s\n", buf, strerror(errno));
+}
+
+static void w_domains(struct world *w, const char *text)
+{
+	put(w->sys, "fake/domains", text);
+}
+
+static void w_init(struct world *w)
+{
+	snprintf(w->dir, sizeof w->dir, "/tmp/jpu-test-engine-XXXXXX");
+	if (!mkdtemp(w->dir)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	snprintf(w->sys, sizeof w->sys, "%s/sys", w->dir);
+	snprintf(w->proc, sizeof w->proc, "%s/proc", w->dir);
+	mkdir(w->sys, 0755);
+	mkdir(w->proc, 0755);
+	w->busy = 1000;
+	w->idle = 1000;
+	w->steal = 0;
+	w->mem_total_kb = 4096;
+	w->mem_avail_kb = 2048;
+	w_stat(w);
+}
+
+static void w_fini(struct world *w)
+{
+	nftw(w->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static jpu_engine *w_engine(struct world *w, enum jpu_scope scope, pid_t pid,
+                            enum jpu_idle_policy policy, const char *state)
+{
+	jpu_engine_opts o = {.sz = sizeof o};
+	jpu_engine *e = NULL;
+	int r;
+
+	o.sysfs_root = w->sys;
+	o.procfs_root = w->proc;
+	o.sensors = "fake";
+	o.scope = scope;
+	o.pid = pid;
+	o.idle_policy = policy;
+	o.history_len = 4;
+	o.state_file = state;
+	r = jpu_engine_new(&o, &e);
+	CHECK_EQ_INT(r, 0);
+	if (r == 0)
+		jpu_engine_set_clocks(e, clock_mono, clock_real);
+	return e;
+}
+
+static char *scope_json(jpu_engine *e, const char *key)
+{
+	char *j = NULL;
+
+	CHECK_EQ_INT(jpu_scope_json(e, key, &j), 0);
+	return j ? j : strdup("");
+}
+
+/* one v2 cgroup of the fixture: cumulative CPU time and memory now */
+static void w_cgroup(struct world *w, const char *path, uint64_t usage_usec, uint64_t mem)
+{
+	char rel[256], buf[256];
+
+	snprintf(rel, sizeof rel, "fs/cgroup%s/cpu.stat", path);
+	snprintf(buf, sizeof buf, "usage_usec %llu\nuser_usec 0\nsystem_usec 0\n",
+	         (unsigned long long)usage_usec);
+	put(w->sys, rel, buf);
+	snprintf(rel, sizeof rel, "fs/cgroup%s/memory.current", path);
+	snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)mem);
+	put(w->sys, rel, buf);
+}
+
+static const char *const two_parts_t0 = "package package-0 energy_uj=1000000\n"
+                                        "dram dram energy_uj=0\n";
+/* 10 W package, 2 W DRAM over 1 s */
+static const char *const two_parts_t1 = "package package-0 energy_uj=11000000\n"
+                                        "dram dram energy_uj=2000000\n";
+
+static jpu_scope_spec cgroup_spec(const char *path, unsigned history_len)
+{
+	jpu_scope_spec sp = {.sz = sizeof sp};
+
+	sp.scope = JPU_SCOPE_CGROUP;
+	sp.cgroup = path;
+	sp.history_len = history_len;
+	sp.prometheus = 1;
+	return sp;
+}
+
+/* What the API refuses, and the answers before a scope's first tick. */
+static void test_errors(void)
+{
+	struct world w;
+	jpu_engine *e;
+	jpu_scope_spec sp = {.sz = sizeof sp};
+	jpu_summary s = {.sz = sizeof s};
+	char *j = NULL;
+
+	w_init(&w);
+	w_domains(&w, two_parts_t0);
+	w_cgroup(&w, "/a", 0, 0);
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	CHECK_EQ_INT(jpu_scope_from_string("cgroup"), JPU_SCOPE_CGROUP);
+	CHECK_STR(jpu_scope_to_string(JPU_SCOPE_CGROUP), "cgroup");
+	sp.scope = JPU_SCOPE_SYSTEM;
+	CHECK_EQ_INT(jpu_scope_add(e, "s", &sp), -EINVAL);
+	sp = cgroup_spec("/a", 0);
+	CHECK_EQ_INT(jpu_scope_add(e, "", &sp), -EINVAL);
+	CHECK_EQ_INT(jpu_scope_add(e, "a b", &sp), -EINVAL);
+	CHECK_EQ_INT(jpu_scope_add(e, NULL, &sp), -EINVAL);
+	CHECK_EQ_INT(jpu_scope_add(e, "a", NULL), -EINVAL);
+	sp.cgroup = "a";
+	CHECK_EQ_INT(jpu_scope_add(e, "a", &sp), -EINVAL);
+	sp.cgroup = "/nope";
+	CHECK_EQ_INT(jpu_scope_add(e, "a", &sp), -ENOENT);
+	sp.cgroup = "/a";
+	sp.labels[0][0] = "0bad";
+	sp.labels[0][1] = "x";
+	CHECK_EQ_INT(jpu_scope_add(e, "a", &sp), -EINVAL);
+	sp.labels[0][0] = "scope";
+	CHECK_EQ_INT(jpu_scope_add(e, "a", &sp), -EINVAL);
+	sp.labels[0][0] = "pod";
+	sp.labels[1][0] = "pod";
+	sp.labels[1][1] = "y";
+	CHECK_EQ_INT(jpu_scope_add(e, "a", &sp), -EINVAL);
+	sp.labels[1][0] = sp.labels[1][1] = NULL;
+	sp.scope = JPU_SCOPE_PROCESS;
+	sp.pid = 4242;
+	CHECK_EQ_INT(jpu_scope_add(e, "p", &sp), -ESRCH);
+	sp = cgroup_spec("/a", 0);
+	CHECK_EQ_INT(jpu_scope_add(e, "a", &sp), 0);
+	CHECK_EQ_INT(jpu_scope_add(e, "a", &sp), -EEXIST);
+	CHECK_EQ_INT(jpu_scope_json(e, "a", &j), -EAGAIN);
+	CHECK_EQ_INT(jpu_scope_json(e, "b", &j), -ENOENT);
+	CHECK_EQ_INT(jpu_scope_history_json(e, "a", 0, &j), -ENODATA);
+	CHECK_EQ_INT(jpu_scope_summary(e, "a", &s), 0);
+	CHECK_EQ_INT(s.seq, 0);
+	CHECK_EQ_INT(jpu_scope_summary(e, "b", &s), -ENOENT);
+	CHECK_EQ_INT(jpu_scope_remove(e, "b"), -ENOENT);
+	CHECK_EQ_INT(jpu_scope_remove(e, "a"), 0);
+	CHECK_EQ_INT(jpu_scope_remove(e, "a"), -ENOENT);
+	/* a removed key may be added again at once */
+	CHECK_EQ_INT(jpu_scope_add(e, "a", &sp), 0);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
+/* Two cgroups and the rest of the machine (a third cgroup holding the
+ * remaining busy time) plus the unattributed idle sum to the machine; each
+ * figure is the engine's arithmetic: CPU time over host busy time (cgroup
+ * ns turned into USER_HZ ticks), DRAM by memory. */
+static void test_cgroups_conservation(void)
+{
+	struct world w;
+	jpu_engine *e;
+	jpu_scope_spec sp;
+	jpu_summary a = {.sz = sizeof a}, b = {.sz = sizeof b}, c = {.sz = sizeof c};
+	jpu_summary sys = {.sz = sizeof sys};
+	uint64_t hz = (uint64_t)sysconf(_SC_CLK_TCK), sum;
+	char *j;
+
+	w_init(&w);
+	w_domains(&w, two_parts_t0);
+	/* memory in use: 4096 - 2048 kB = 2 MiB; a 1/4, b 1/2, rest 1/4 */
+	w_cgroup(&w, "/kubepods/pod-a", 5000000, 524288);
+	w_cgroup(&w, "/kubepods/pod-b", 7000000, 1048576);
+	w_cgroup(&w, "/system.slice", 1000000, 524288);
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	sp = cgroup_spec("/kubepods/pod-a", 4);
+	CHECK_EQ_INT(jpu_scope_add(e, "pod-a", &sp), 0);
+	sp = cgroup_spec("/kubepods/pod-b", 0);
+	CHECK_EQ_INT(jpu_scope_add(e, "pod-b", &sp), 0);
+	sp = cgroup_spec("/system.slice", 0);
+	CHECK_EQ_INT(jpu_scope_add(e, "rest", &sp), 0);
+	CHECK_EQ_INT(jpu_engine_sample(e), 0); /* baseline */
+	advance(1000000);
+	/* 1 s on a machine of hz ticks a second: 100 busy of 200 in all;
+	 * the cgroups ran 30 %, 50 % and 20 % of the busy time */
+	w.busy += 100;
+	w.idle += 100;
+	w_stat(&w);
+	w_cgroup(&w, "/kubepods/pod-a", 5000000 + 30 * 1000000 / hz, 524288);
+	w_cgroup(&w, "/kubepods/pod-b", 7000000 + 50 * 1000000 / hz, 1048576);
+	w_cgroup(&w, "/system.slice", 1000000 + 20 * 1000000 / hz, 524288);
+	w_domains(&w, two_parts_t1);
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_engine_summary(e, &sys), 0);
+	CHECK_EQ_INT(jpu_scope_summary(e, "pod-a", &a), 0);
+	CHECK_EQ_INT(jpu_scope_summary(e, "pod-b", &b), 0);
+	CHECK_EQ_INT(jpu_scope_summary(e, "rest", &c), 0);
+	CHECK_EQ_INT(a.seq, 1);
+	/* active 5 W of the package: a 1.5, b 2.5, rest 1; DRAM active 1 W:
+	 * a 0.25, b 0.5, rest 0.25; idle 5 + 1 W reported apart */
+	CHECK_EQ_U64(a.cpu_usage_uw, 1750000);
+	CHECK_EQ_U64(b.cpu_usage_uw, 3000000);
+	CHECK_EQ_U64(c.cpu_usage_uw, 1250000);
+	CHECK_EQ_U64(a.cpu_idle_uw, 6000000);
+	CHECK(a.share > 0.299 && a.share < 0.301);
+	sum = a.cpu_usage_uw + b.cpu_usage_uw + c.cpu_usage_uw + a.cpu_idle_uw;
+	CHECK(sum * 100 >= sys.cpu_total_uw * 99 && sum * 100 <= sys.cpu_total_uw * 101);
+	CHECK_EQ_U64(sys.cpu_total_uw, 12000000);
+	/* energy per scope: 1 s at those figures */
+	CHECK_EQ_U64(a.energy_uj, 1750000);
+	CHECK_EQ_U64(b.energy_uj, 3000000);
+	j = scope_json(e, "pod-a");
+	CHECK(strstr(j, "\"scope\":\"cgroup\",\"key\":\"pod-a\",\"alive\":true,"
+	                "\"cgroup\":\"/kubepods/pod-a\"") != NULL);
+	CHECK(strstr(j, "\"cpu\":{\"usage\":1.750000,") != NULL);
+	CHECK(strstr(j, "\"energy_j\":{\"cpu\":1.500000,\"dram\":0.250000,\"total\":1.750000}") !=
+	      NULL);
+	free(j);
+	CHECK_EQ_INT(jpu_scope_history_json(e, "pod-a", 0, &j), 0);
+	CHECK(j && strstr(j, "\"samples\":[{\"time\":") && strstr(j, "\"cpu\":1.750000"));
+	free(j);
+	/* the engine's own sample is untouched by the added scopes */
+	CHECK_EQ_U64(sys.cpu_usage_uw, 12000000);
+	/* removed: gone from the API, its totals in the past totals */
+	CHECK_EQ_INT(jpu_scope_remove(e, "pod-b"), 0);
+	CHECK_EQ_INT(jpu_scope_summary(e, "pod-b", &b), -ENOENT);
+	CHECK_EQ_U64(e->past_energy.cpu_uj + e->past_energy.dram_uj, 3000000);
+	advance(1000000);
+	w.busy += 100;
+	w.idle += 100;
+	w_stat(&w);
+	w_domains(&w, "package package-0 energy_uj=21000000\ndram dram energy_uj=4000000\n");
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_scope_summary(e, "pod-a", &a), 0);
+	CHECK_EQ_INT(a.seq, 2);
+	/* no CPU time this interval: DRAM by memory only */
+	CHECK_EQ_U64(a.cpu_usage_uw, 250000);
+	CHECK_EQ_U64(a.energy_uj, 2000000);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
+/* One USER scope per uid and a PROCESS scope, on the fixture /proc (no
+ * per-user cgroup: the per-process sum). */
+static void test_users_and_process(void)
+{
+	struct world w;
+	struct wproc a = {100, 1, 0, 128, 1000}, a1 = {101, 100, 0, 128, 1000},
+	             b = {200, 1, 0, 256, 1001};
+	jpu_engine *e;
+	jpu_scope_spec sp = {.sz = sizeof sp};
+	jpu_summary ua = {.sz = sizeof ua}, ub = {.sz = sizeof ub}, pa = {.sz = sizeof pa};
+	char *j;
+
+	if (geteuid() != 0) {
+		fprintf(stderr,
+		        "not root: fixture processes cannot belong to other uids: skipped\n");
+		return;
+	}
+	w_init(&w);
+	w_domains(&w, two_parts_t0);
+	w_proc(&w, &a);
+	w_proc(&w, &a1);
+	w_proc(&w, &b);
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	sp.scope = JPU_SCOPE_USER;
+	sp.uid = 1000;
+	CHECK_EQ_INT(jpu_scope_add(e, "user/1000", &sp), 0);
+	sp.uid = 1001;
+	CHECK_EQ_INT(jpu_scope_add(e, "user/1001", &sp), 0);
+	sp.scope = JPU_SCOPE_PROCESS;
+	sp.pid = 101;
+	CHECK_EQ_INT(jpu_scope_add(e, "tree-101", &sp), 0);
+	CHECK_EQ_INT(jpu_engine_sample(e), 0);
+	advance(1000000);
+	w.busy += 100;
+	w.idle += 100;
+	w_stat(&w);
+	a.utime += 10;
+	a1.utime += 20;
+	b.utime += 50;
+	w_proc(&w, &a);
+	w_proc(&w, &a1);
+	w_proc(&w, &b);
+	w_domains(&w, two_parts_t1);
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_scope_summary(e, "user/1000", &ua), 0);
+	CHECK_EQ_INT(jpu_scope_summary(e, "user/1001", &ub), 0);
+	CHECK_EQ_INT(jpu_scope_summary(e, "tree-101", &pa), 0);
+	/* 30 and 50 of 100 busy ticks of 5 W active */
+	CHECK(ua.share > 0.299 && ua.share < 0.301);
+	CHECK(ub.share > 0.499 && ub.share < 0.501);
+	CHECK(pa.share > 0.199 && pa.share < 0.201);
+	/* DRAM: 256 pages of 4 KiB = 1 MiB of 2 MiB in use, and 1 MiB */
+	CHECK_EQ_U64(ua.cpu_usage_uw - (uint64_t)(ua.share * 5000000 + 0.5),
+	             (uint64_t)(1000000.0 * 256 * (uint64_t)sysconf(_SC_PAGESIZE) / 2097152 + 0.5));
+	j = scope_json(e, "user/1001");
+	CHECK(strstr(j, "\"scope\":\"user\",\"key\":\"user/1001\",\"alive\":true,\"uid\":1001") !=
+	      NULL);
+	free(j);
+	j = scope_json(e, "tree-101");
+	CHECK(strstr(j, "\"scope\":\"process\",\"key\":\"tree-101\",\"alive\":true,\"pid\":101") !=
+	      NULL);
+	free(j);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
+/* A scope's totals cross a restart under its key; a removed key's fold
+ * into the past totals. */
+static void test_state_restart(void)
+{
+	struct world w;
+	jpu_engine *e;
+	jpu_scope_spec sp = cgroup_spec("/job", 0);
+	jpu_summary s = {.sz = sizeof s};
+	char state[160], *text = NULL;
+	FILE *f;
+	long n;
+
+	w_init(&w);
+	snprintf(state, sizeof state, "%s/state", w.dir);
+	w_domains(&w, two_parts_t0);
+	w_cgroup(&w, "/job", 0, 1048576);
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
+	CHECK_EQ_INT(jpu_scope_add(e, "slurm:job/7", &sp), 0);
+	jpu_engine_sample(e);
+	advance(1000000);
+	w.busy += 100;
+	w.idle += 100;
+	w_stat(&w);
+	w_domains(&w, two_parts_t1);
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_scope_summary(e, "slurm:job/7", &s), 0);
+	/* no CPU time; half the memory in use of 1 W active DRAM */
+	CHECK_EQ_U64(s.energy_uj, 500000);
+	jpu_engine_free(e);
+	f = fopen(state, "r");
+	text = calloc(1, 4096);
+	n = f && text ? (long)fread(text, 1, 4095, f) : 0;
+	if (f)
+		fclose(f);
+	CHECK(n > 0 && strncmp(text, "jpu-state 4\n", 12) == 0);
+	CHECK(strstr(text, "\nkey 0 500000 0 ") != NULL);
+	CHECK(strstr(text, " slurm:job/7\n") != NULL);
+	free(text);
+
+	/* restart: the key continues its totals */
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
+	CHECK_EQ_INT(jpu_scope_summary(e, "slurm:job/7", &s), -ENOENT); /* not added yet */
+	CHECK_EQ_INT(jpu_scope_add(e, "slurm:job/7", &sp), 0);
+	jpu_engine_sample(e);
+	advance(1000000);
+	w.busy += 100;
+	w.idle += 100;
+	w_stat(&w);
+	w_domains(&w, "package package-0 energy_uj=21000000\ndram dram energy_uj=4000000\n");
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_scope_summary(e, "slurm:job/7", &s), 0);
+	CHECK_EQ_U64(s.energy_uj, 1000000);
+	CHECK_EQ_INT(jpu_scope_remove(e, "slurm:job/7"), 0);
+	CHECK_EQ_U64(e->past_energy.dram_uj, 1000000);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
+/* Prometheus: the added scopes' series with their labels, values escaped,
+ * accepted by promtool when it is installed. */
+static void test_prometheus(void)
+{
+	struct world w;
+	jpu_engine *e;
+	jpu_scope_spec sp = cgroup_spec("/a", 0);
+	char *text = NULL, cmd[256], path[160];
+	FILE *f;
+
+	w_init(&w);
+	w_domains(&w, two_parts_t0);
+	w_cgroup(&w, "/a", 0, 0);
+	w_cgroup(&w, "/b", 0, 0);
+	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	sp.labels[0][0] = "pod";
+	sp.labels[0][1] = "we\"ird\\pod\nname";
+	sp.labels[1][0] = "namespace";
+	sp.labels[1][1] = "jhub";
+	CHECK_EQ_INT(jpu_scope_add(e, "pod-a", &sp), 0);
+	sp = cgroup_spec("/b", 0);
+	sp.prometheus = 0;
+	CHECK_EQ_INT(jpu_scope_add(e, "pod-b", &sp), 0);
+	jpu_engine_sample(e);
+	advance(1000000);
+	w_domains(&w, two_parts_t1);
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_engine_prometheus(e, &text), 0);
+	CHECK(text && strstr(text, "{scope=\"system\"") != NULL);
+	CHECK(text &&
+	      strstr(text, "{scope=\"cgroup\",key=\"pod-a\",pod=\"we\\\"ird\\\\pod\\nname\","
+	                   "namespace=\"jhub\"") != NULL);
+	CHECK(text && strstr(text, "pod-b") == NULL);
+	snprintf(path, sizeof path, "%s/metrics.txt", w.dir);
+	f = fopen(path, "w");
+	if (f && text) {
+		fputs(text, f);
+		fclose(f);
+	}
+	if (system("command -v promtool >/dev/null 2>&1") == 0) {
+		snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
+		CHECK_EQ_INT(system(cmd), 0);
+	} else {
+		fprintf(stderr, "promtool not installed: metrics not checked by it\n");
+	}
+	free(text);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
+/* ---- real cgroups (root) ---------------------------------------------------- */
+
+static pid_t spin_in(const char *procs_file)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		FILE *f = fopen(procs_file, "w");
+
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+			_exit(3);
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	}
+	return pid;
+}
+
+static void sleep_usec(long usec)
+{
+	struct timespec ts = {usec / 1000000, (usec % 1000000) * 1000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* A busy process in a cgroup made by the test under a real hierarchy
+ * (mount is "cpuacct" for v1 or "unified" for v2), its path as
+ * /proc/PID/cgroup names it: the scope sees its CPU time (about one core
+ * for 0.5 s), the engine the same machine; once the cgroup is removed the
+ * scope is not alive. */
+static void real_cgroup(const char *mount)
+{
+	char dir[256], procs[300], cgpath[64], *j;
+	jpu_engine_opts o = {.sz = sizeof o};
+	jpu_scope_spec sp;
+	jpu_summary s = {.sz = sizeof s};
+	jpu_engine *e = NULL;
+	pid_t child;
+	int status;
+
+	snprintf(cgpath, sizeof cgpath, "/jpu-test-scopes-%d", (int)getpid());
+	snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s%s", mount, cgpath);
+	if (mkdir(dir, 0755) < 0) {
+		fprintf(stderr, "%s: cannot make a cgroup (%s): skipped\n", dir, strerror(errno));
+		return;
+	}
+	snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+	child = spin_in(procs);
+	o.sensors = "estimate";
+	o.ncpu = 2;
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), 0);
+	sp = cgroup_spec(cgpath, 0);
+	CHECK_EQ_INT(jpu_scope_add(e, "real", &sp), 0);
+	sleep_usec(100000);
+	jpu_engine_sample(e);
+	sleep_usec(500000);
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_scope_summary(e, "real", &s), 0);
+	/* one spinning process: a share of the busy time well above 0 */
+	fprintf(stderr, "%s: share %.3f, cpu %.3f W\n", mount, s.share, s.cpu_usage_uw / 1e6);
+	CHECK(s.share > 0.05);
+	CHECK(s.cpu_usage_uw > 0);
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	sleep_usec(50000);
+	CHECK_EQ_INT(rmdir(dir), 0);
+	sleep_usec(20000);
+	jpu_engine_sample(e);
+	j = scope_json(e, "real");
+	CHECK(strstr(j, "\"alive\":false") != NULL);
+	free(j);
+	jpu_engine_free(e);
+}
+
+static void test_real_cgroups(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "not root: real cgroups not tested\n");
+		return;
+	}
+	real_cgroup("cpuacct");
+	real_cgroup("unified");
+}
+
+int main(void)
+{
+	test_errors();
+	test_cgroups_conservation();
+	test_users_and_process();
+	test_state_restart();
+	test_prometheus();
+	test_real_cgroups();
+	return check_summary();
+}
