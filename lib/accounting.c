@@ -262,6 +262,17 @@ static void account(struct jpu_engine *e, const struct jpu_machine *m, const str
 	snap->energy_total_uj = e->energy.cpu_uj + e->energy.dram_uj + e->energy.gpu_uj;
 	for (size_t i = 0; i < rd->n_xs; i++)
 		account_xscope(e, m, rd, 1 + rd->n_tracked + i, rd->xs[i], snap);
+	/* the node's zones and GPU devices, for their own series */
+	for (size_t i = 0; i < e->n_zones; i++) {
+		struct jpu_zone_rec *z = &e->zones[i];
+		const struct jpu_dom_state *st = &e->dstate[z->sensor][z->domain];
+
+		z->present = st->valid;
+		z->power_uw = st->valid ? st->power_uw : 0;
+		if (st->valid)
+			z->energy_uj +=
+			        take_energy((double)st->power_uw, m->interval_usec, &z->energy_rem);
+	}
 }
 
 /* The publish stage, under e->lock: the snapshot readers copy, the history

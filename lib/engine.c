@@ -214,6 +214,44 @@ static int probe_sensors(struct jpu_engine *e, const jpu_engine_opts *o)
 	return 0;
 }
 
+static const char *const domain_kinds[] = {"package", "dram", "psys", "core",
+                                           "uncore",  "gpu",  "other"};
+
+/* One record per non-duplicate domain for the node's series (a mirror of
+ * a counter would be the same series twice). */
+static int make_zones(struct jpu_engine *e)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->n_sensors; i++)
+		for (size_t k = 0; k < e->sensors[i].n_domains; k++)
+			n += !e->sensors[i].domains[k].duplicate;
+	if (!n)
+		return 0;
+	e->zones = calloc(n, sizeof *e->zones);
+	if (!e->zones)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->n_sensors; i++)
+		for (size_t k = 0; k < e->sensors[i].n_domains; k++) {
+			const struct jpu_domain *d = &e->sensors[i].domains[k];
+			struct jpu_zone_rec *z = &e->zones[e->n_zones];
+
+			if (d->duplicate)
+				continue;
+			snprintf(z->name, sizeof z->name, "%s", d->name);
+			snprintf(z->id, sizeof z->id, "%s", d->id);
+			z->kind = (unsigned)d->kind < JPU_ARRAY_SIZE(domain_kinds)
+			                  ? domain_kinds[d->kind]
+			                  : "other";
+			z->source = e->sensors[i].ops->name;
+			z->gpu = d->kind == JPU_DOM_GPU;
+			z->sensor = (int)i;
+			z->domain = k;
+			e->n_zones++;
+		}
+	return 0;
+}
+
 static int open_root(const char *path, int *ret_fd)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -242,6 +280,7 @@ JPU_API jpu_engine *jpu_engine_free(jpu_engine *e)
 	for (size_t i = 0; i < e->n_xscopes; i++)
 		jpu_xscope_free(e->xscopes[i]);
 	free(e->xscopes);
+	free(e->zones);
 	jpu_tree_free(e->tree);
 	jpu_user_free(e->user);
 	jpu_carbon_free(e->carbon);
@@ -452,6 +491,9 @@ JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 	}
 
 	r = probe_sensors(e, o);
+	if (r < 0)
+		goto fail;
+	r = make_zones(e);
 	if (r < 0)
 		goto fail;
 	r = build_carbon(e, o, &e->carbon, &e->pue_milli);

@@ -104,6 +104,24 @@ struct jpu_tracked_tree {
 	uint64_t rss_bytes;
 };
 
+/* One sensor domain as the node's Prometheus series show it (a zone:
+ * package, DRAM, psys, core, uncore; or a GPU device), published by the
+ * account stage under e->lock. Duplicate domains are left out. */
+struct jpu_zone_rec {
+	char name[64];      /* the domain's name: "package-0", "GPU 0: ..." */
+	char id[96];        /* its stable id ("intel-rapl:0:1"): names repeat (a
+	                       "core" in every package), ids do not */
+	const char *kind;   /* static: "package", "dram", ... */
+	const char *source; /* static: the backend's name */
+	bool gpu;           /* a GPU device (device label) rather than a zone */
+	bool present;       /* this interval produced a figure */
+	uint64_t power_uw;  /* this interval */
+	uint64_t energy_uj; /* since the engine started, over valid intervals */
+	double energy_rem;
+	int sensor;
+	size_t domain;
+};
+
 struct jpu_hist;
 
 /* An added scope (jpu_scope_add): a user, a process tree or a cgroup
@@ -232,6 +250,9 @@ struct jpu_engine {
 	 * owned, each entry too */
 	struct jpu_xscope **xscopes;
 	size_t n_xscopes;
+	/* every non-duplicate domain of every sensor (node series) */
+	struct jpu_zone_rec *zones;
+	size_t n_zones;
 
 	/* state file (state.c): the fd holding its flock, -1 = none */
 	int state_lock_fd;

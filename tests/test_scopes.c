@@ -487,7 +487,8 @@ static void test_prometheus(void)
 	FILE *f;
 
 	w_init(&w);
-	w_domains(&w, two_parts_t0);
+	w_domains(&w, "package package-0 energy_uj=1000000\ndram dram energy_uj=0\n"
+	              "gpu gpu0 energy_uj=0\n");
 	w_cgroup(&w, "/a", 0, 0);
 	w_cgroup(&w, "/b", 0, 0);
 	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
@@ -501,9 +502,20 @@ static void test_prometheus(void)
 	CHECK_EQ_INT(jpu_scope_add(e, "pod-b", &sp), 0);
 	jpu_engine_sample(e);
 	advance(1000000);
-	w_domains(&w, two_parts_t1);
+	w_domains(&w, "package package-0 energy_uj=11000000\ndram dram energy_uj=2000000\n"
+	              "gpu gpu0 energy_uj=30000000\n");
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	CHECK_EQ_INT(jpu_engine_prometheus(e, &text), 0);
+	/* the node's zones and GPU devices, whatever the scope */
+	CHECK(text && strstr(text, "\njpu_zone_power_watts{zone=\"package-0\",kind=\"package\","
+	                           "id=\"fake:package-0\",source=\"fake\"} 10.000000\n"));
+	CHECK(text && strstr(text, "\njpu_zone_energy_joules_total{zone=\"dram\",kind=\"dram\","
+	                           "id=\"fake:dram\",source=\"fake\"} 2.000000\n"));
+	CHECK(text && strstr(text, "\njpu_gpu_device_power_watts{device=\"gpu0\",id=\"fake:gpu0\","
+	                           "source=\"fake\"} "
+	                           "30.000000\n"));
+	CHECK(text && strstr(text, "\njpu_gpu_device_energy_joules_total{device=\"gpu0\","
+	                           "id=\"fake:gpu0\",source=\"fake\"} 30.000000\n"));
 	CHECK(text && strstr(text, "{scope=\"system\"") != NULL);
 	CHECK(text &&
 	      strstr(text, "{scope=\"cgroup\",key=\"pod-a\",pod=\"we\\\"ird\\\\pod\\nname\","

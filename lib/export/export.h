@@ -78,6 +78,11 @@ extern const struct jpu_metric jpu_hist_metrics[];
 extern const size_t jpu_hist_metrics_len;
 extern const struct jpu_metric jpu_tracked_metrics[];
 extern const size_t jpu_tracked_metrics_len;
+/* Node series per zone and per GPU device (struct jpu_zone_rec). */
+extern const struct jpu_metric jpu_zone_metrics[];
+extern const size_t jpu_zone_metrics_len;
+extern const struct jpu_metric jpu_device_metrics[];
+extern const size_t jpu_device_metrics_len;
 
 /* JSON: the rows present in the record at base, each written as
  * ',"key":value' (or grouped ',"obj":{...}'); extras(b, obj, ctx) appends

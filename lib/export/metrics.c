@@ -217,3 +217,27 @@ int jpu_buf_finish(struct jpu_buf *b, char **ret)
 	*ret = b->data;
 	return 0;
 }
+
+/* The node's own figures, one record per sensor domain (struct
+ * jpu_zone_rec): zones (labels zone, kind, source) and GPU devices
+ * (labels device, source), whatever the scope. */
+#define ZOFF(f) offsetof(struct jpu_zone_rec, f)
+const struct jpu_metric jpu_zone_metrics[] = {
+        {NULL, "power", "jpu_zone_power_watts", "gauge",
+         "Power of each measured zone (package, DRAM, psys, core, uncore) of the node", NULL,
+         JPU_UNIT_MICRO, ZOFF(power_uw), ZOFF(present), NO_FLAG},
+        {NULL, "energy", "jpu_zone_energy_joules_total", "counter",
+         "Energy of each measured zone of the node since the engine started", NULL, JPU_UNIT_MICRO,
+         ZOFF(energy_uj), NO_FLAG, NO_FLAG},
+};
+const size_t jpu_zone_metrics_len = JPU_ARRAY_SIZE(jpu_zone_metrics);
+
+const struct jpu_metric jpu_device_metrics[] = {
+        {NULL, "power", "jpu_gpu_device_power_watts", "gauge",
+         "Power of each GPU device of the node", NULL, JPU_UNIT_MICRO, ZOFF(power_uw),
+         ZOFF(present), NO_FLAG},
+        {NULL, "energy", "jpu_gpu_device_energy_joules_total", "counter",
+         "Energy of each GPU device of the node since the engine started", NULL, JPU_UNIT_MICRO,
+         ZOFF(energy_uj), NO_FLAG, NO_FLAG},
+};
+const size_t jpu_device_metrics_len = JPU_ARRAY_SIZE(jpu_device_metrics);

@@ -134,6 +134,39 @@ static void tag_label(struct jpu_buf *b, const void *rec, const void *ctx)
 	jpu_buf_puts(b, "\"");
 }
 
+static void zone_label(struct jpu_buf *b, const void *rec, const void *ctx)
+{
+	const struct jpu_zone_rec *z = rec;
+
+	(void)ctx;
+	jpu_buf_puts(b, z->gpu ? "device=\"" : "zone=\"");
+	label_value(b, z->name);
+	if (!z->gpu)
+		jpu_buf_printf(b, "\",kind=\"%s", z->kind);
+	jpu_buf_puts(b, "\",id=\"");
+	label_value(b, z->id);
+	jpu_buf_printf(b, "\",source=\"%s\"", z->source);
+}
+
+/* The node's zones and GPU devices, each kind of record in its families. */
+static void write_zones(struct jpu_buf *b, const struct jpu_engine *e, const void **recs,
+                        const void **ctxs)
+{
+	for (int gpu = 0; gpu < 2; gpu++) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < e->n_zones; i++)
+			if (e->zones[i].gpu == (gpu == 1)) {
+				recs[n] = &e->zones[i];
+				ctxs[n++] = NULL;
+			}
+		if (n)
+			write_table(b, gpu ? jpu_device_metrics : jpu_zone_metrics,
+			            gpu ? jpu_device_metrics_len : jpu_zone_metrics_len, recs, ctxs,
+			            n, zone_label);
+	}
+}
+
 void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct jpu_snapshot *s)
 {
 	const void **recs = NULL, **ctxs = NULL;
@@ -153,8 +186,8 @@ void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct 
 		return;
 	/* the engine's scope, then every added scope that asked for its
 	 * series and has a sample, in one family per name */
-	recs = malloc((1 + e->n_xscopes + e->n_tracked) * sizeof *recs);
-	ctxs = malloc((1 + e->n_xscopes + e->n_tracked) * sizeof *ctxs);
+	recs = malloc((1 + e->n_xscopes + e->n_tracked + e->n_zones) * sizeof *recs);
+	ctxs = malloc((1 + e->n_xscopes + e->n_tracked + e->n_zones) * sizeof *ctxs);
 	if (!recs || !ctxs) {
 		b->oom = true;
 		goto out;
@@ -170,6 +203,7 @@ void jpu_prom_write(struct jpu_buf *b, const struct jpu_engine *e, const struct 
 		}
 	}
 	write_table(b, jpu_metrics, jpu_metrics_len, recs, ctxs, n, scope_label);
+	write_zones(b, e, recs, ctxs);
 	if (e->n_tracked) {
 		for (size_t i = 0; i < e->n_tracked; i++) {
 			recs[i] = &e->tracked[i];
