@@ -189,7 +189,7 @@ int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t n)
 	struct jpu_co2_acc co2 = {0}, past_co2 = {0};
 	uint64_t past_tags = 0;
 	struct jpu_tracked *tags = NULL;
-	struct jpu_xscope *keys = NULL;
+	struct jpu_xscope *keys = NULL, **made = NULL, **xall;
 	size_t n_tags = 0, n_keys = 0;
 	bool have_scope = false, have_past = false, v3, v4;
 	int r = -EBADMSG;
@@ -263,28 +263,27 @@ int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t n)
 	if (!have_scope || has_duplicate(tags, sizeof *tags, n_tags, &r) ||
 	    has_duplicate(keys, sizeof *keys, n_keys, &r))
 		goto fail;
-	{
-		struct jpu_xscope **all =
-		        realloc(e->xscopes, (e->n_xscopes + n_keys) * sizeof *all);
-
-		if (!all && e->n_xscopes + n_keys > 0) {
+	/* restored keys: never in a tick until jpu_scope_add takes the key;
+	 * made whole before anything of e changes */
+	if (n_keys) {
+		made = calloc(n_keys, sizeof *made);
+		xall = realloc(e->xscopes, (e->n_xscopes + n_keys) * sizeof *xall);
+		if (xall)
+			e->xscopes = xall;
+		for (size_t i = 0; made && xall && i < n_keys; i++) {
+			made[i] = malloc(sizeof **made);
+			if (!made[i])
+				break;
+			*made[i] = keys[i];
+			made[i]->cg = (struct jpu_cgroup_files)JPU_CGROUP_FILES_INIT;
+			made[i]->procfs_fd = -1;
+			made[i]->restored = true;
+		}
+		if (!made || !xall || !made[n_keys - 1]) {
+			for (size_t i = 0; made && i < n_keys; i++)
+				free(made[i]);
 			r = -ENOMEM;
 			goto fail;
-		}
-		e->xscopes = all;
-		/* restored: never in a tick until jpu_scope_add takes the key */
-		for (size_t i = 0; i < n_keys; i++) {
-			struct jpu_xscope *x = malloc(sizeof *x);
-
-			if (!x) {
-				r = -ENOMEM;
-				goto fail;
-			}
-			*x = keys[i];
-			x->cg = (struct jpu_cgroup_files)JPU_CGROUP_FILES_INIT;
-			x->procfs_fd = -1;
-			x->restored = true;
-			e->xscopes[e->n_xscopes++] = x;
 		}
 	}
 	{
@@ -305,10 +304,14 @@ int jpu_state_parse(struct jpu_engine *e, const char *buf, size_t n)
 	e->past_energy = past;
 	e->past_co2 = past_co2;
 	e->past_tags = past_tags;
+	for (size_t i = 0; i < n_keys; i++)
+		e->xscopes[e->n_xscopes++] = made[i];
+	free(made);
 	free(tags);
 	free(keys);
 	return 0;
 fail:
+	free(made);
 	free(tags);
 	free(keys);
 	return r;
