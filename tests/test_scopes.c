@@ -167,6 +167,13 @@ static jpu_engine *w_engine(struct world *w, enum jpu_scope scope, pid_t pid,
 	return e;
 }
 
+static void sleep_usec(long usec)
+{
+	struct timespec ts = {usec / 1000000, (usec % 1000000) * 1000};
+
+	nanosleep(&ts, NULL);
+}
+
 static char *scope_json(jpu_engine *e, const char *key)
 {
 	char *j = NULL;
@@ -538,6 +545,48 @@ static void test_prometheus(void)
 	w_fini(&w);
 }
 
+/* The API from the caller's thread while the sampler ticks (the rules of
+ * docs/architecture.md: add and remove take only the lock, the tick frees
+ * removed entries): run under ThreadSanitizer in CI. */
+static void test_while_sampling(void)
+{
+	struct world w;
+	jpu_engine_opts o = {.sz = sizeof o};
+	jpu_scope_spec sp = cgroup_spec("/a", 2);
+	jpu_engine *e = NULL;
+	char *j, *text;
+	int added = 0, seen = 0;
+
+	w_init(&w);
+	w_domains(&w, two_parts_t0);
+	w_cgroup(&w, "/a", 0, 0);
+	o.sysfs_root = w.sys;
+	o.procfs_root = w.proc;
+	o.sensors = "fake";
+	o.interval_usec = 10000;
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), 0);
+	if (!e)
+		return;
+	CHECK_EQ_INT(jpu_engine_start(e), 0);
+	for (int i = 0; i < 200; i++) {
+		added += jpu_scope_add(e, "a", &sp) == 0;
+		if (jpu_scope_json(e, "a", &j) == 0) {
+			seen++;
+			free(j);
+		}
+		if (jpu_engine_prometheus(e, &text) == 0)
+			free(text);
+		if (i % 3 == 0)
+			CHECK_EQ_INT(jpu_scope_remove(e, "a"), 0);
+		sleep_usec(2000);
+	}
+	CHECK(added > 60);
+	CHECK(seen > 0);
+	CHECK_EQ_INT(jpu_engine_stop(e), 0);
+	jpu_engine_free(e);
+	w_fini(&w);
+}
+
 /* ---- real cgroups (root) ---------------------------------------------------- */
 
 static pid_t spin_in(const char *procs_file)
@@ -553,13 +602,6 @@ static pid_t spin_in(const char *procs_file)
 			__asm__ volatile("" ::: "memory");
 	}
 	return pid;
-}
-
-static void sleep_usec(long usec)
-{
-	struct timespec ts = {usec / 1000000, (usec % 1000000) * 1000};
-
-	nanosleep(&ts, NULL);
 }
 
 /* A busy process in a cgroup made by the test under a real hierarchy
@@ -628,6 +670,7 @@ int main(void)
 	test_users_and_process();
 	test_state_restart();
 	test_prometheus();
+	test_while_sampling();
 	test_real_cgroups();
 	return check_summary();
 }
