@@ -537,6 +537,16 @@ int jpu_mset_update(struct jpu_mset *s, const struct jpu_mrule *rule, uint64_t *
 			s->scans_seen = 0;
 		}
 		r = discover_from_table(s, rule);
+		/* a set that read the whole table (its first pass, or one it
+		 * missed) must not keep a table-sized scratch: a node daemon has
+		 * one set per user, and 100 users x 10,000 processes kept 6 MB
+		 * (bench/bench_many_scopes). Every user of the list empties it
+		 * first, so it can go. */
+		if (s->cap_list > 1024 && s->cap_list > 4 * (size_t)s->m.n) {
+			free(s->list);
+			s->list = NULL;
+			s->n_list = s->cap_list = 0;
+		}
 	}
 	if (r < 0)
 		return r;
