@@ -374,7 +374,8 @@ static int parse_value_flag(struct cli *o, const char *name, const char *v)
 		return parse_positive(name, v, UINT32_MAX, &o->count);
 	if (strcmp(name, "--scope") == 0) {
 		r = jpu_scope_from_string(v);
-		if (r < 0)
+		/* a cgroup is a scope the node daemon adds, not the CLI's own */
+		if (r < 0 || r == JPU_SCOPE_CGROUP)
 			return usage_error("--scope: expected system, user or process, got '%s'",
 			                   v);
 		o->scope = (enum jpu_scope)r;
