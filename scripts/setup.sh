@@ -98,10 +98,26 @@ if [ "$tests" = 1 ]; then
   npm install -q --no-audit --no-fund --prefix .hubtools configurable-http-proxy
 fi
 
-# the engine first: the extension depends on the `jpu` wheel. Without build
-# isolation the build uses the tools installed above (no second download).
-"${pip[@]}" install -q --no-build-isolation .
-"${pip[@]}" install -q --no-build-isolation ./jupyter
+# run-lab.sh runs this every time: the two builds are skipped when this
+# environment holds them from the checkout as it is now (same commit, same
+# changes, same untracked files). Outside a git checkout they always run;
+# JPU_SETUP_REBUILD=1 forces them.
+stamp_file="$venv/.jpu-source-stamp"
+stamp=""
+if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$PWD" ]; then
+  stamp="$({ git rev-parse HEAD && git diff HEAD --binary &&
+    git ls-files -o --exclude-standard -z | xargs -0 -r sha256sum; } | sha256sum)" || stamp=""
+fi
+if [ -n "$stamp" ] && [ "${JPU_SETUP_REBUILD:-0}" != 1 ] && [ -f "$stamp_file" ] &&
+  [ "$(cat "$stamp_file")" = "$stamp" ] && "$py" -c 'import jpu, jupyter_power_usage' 2>/dev/null; then
+  echo "setup: jpu and the extension in $venv are this checkout's; not rebuilt (JPU_SETUP_REBUILD=1 rebuilds)"
+else
+  rm -f "$stamp_file"
+  # the engine first: the extension depends on the `jpu` wheel. Without build
+  # isolation the build uses the tools installed above (no second download).
+  "${pip[@]}" install -q --no-build-isolation .
+  "${pip[@]}" install -q --no-build-isolation ./jupyter
+fi
 # read the whole listing first: `grep -q` closing the pipe early would fail
 # the pipeline under pipefail
 exts="$("$venv/bin/jupyter" server extension list 2>&1)"
@@ -110,5 +126,6 @@ grep -q "jupyter_power_usage.*OK" <<<"$exts" || {
 labexts="$("$venv/bin/jupyter" labextension list 2>&1)"
 grep -q "jupyter-power-usage.*OK" <<<"$labexts" || {
   echo "setup: the labextension is not installed" >&2; echo "$labexts" >&2; exit 1; }
+if [ -n "$stamp" ]; then printf '%s\n' "$stamp" >"$stamp_file"; fi
 echo "setup: jpu $("$py" -c 'import jpu; print(jpu.__version__)') and jupyter-power-usage installed in $venv"
 echo "setup: use it with  source $venv/bin/activate  (or run $venv/bin/jupyter lab, $venv/bin/jpu)"
