@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * jpud(8): one measuring engine per node. Reads the root-only energy
+ * counters with CAP_DAC_READ_SEARCH alone (started as root, it drops to its
+ * own user keeping only that capability, and refuses to stay root), serves
+ * every local user their own share over a Unix socket and the node's
+ * figures to Prometheus. SIGHUP reloads the configuration keeping every
+ * total (through the state file); SIGTERM stops cleanly.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "jpu/jpu.h"
+#include "server.h"
+
+#define EXIT_USAGE 2
+
+static int log_max = JPU_LOG_INFO;
+static bool to_journal; /* stderr is the journal: say the level as <N> */
+
+static void log_line(int level, const char *msg, void *userdata)
+{
+	static const char *const names[8] = {"emerg",   "alert",  "crit", "error",
+	                                     "warning", "notice", "info", "debug"};
+
+	(void)userdata;
+	if (level > log_max)
+		return;
+	if (to_journal)
+		fprintf(stderr, "<%d>%s\n", level & 7, msg);
+	else
+		fprintf(stderr, "jpud: %s: %s\n", names[level & 7], msg);
+}
+
+static void logf_(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_line(level, msg, NULL);
+}
+
+/* Keep CAP_DAC_READ_SEARCH (read the 0400 energy counters) and nothing
+ * else: no CAP_SYS_ADMIN, no CAP_SETUID after this. */
+static int keep_only_dac_read_search(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+
+	d[0].effective = d[0].permitted = 1u << CAP_DAC_READ_SEARCH;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Started as root: become `user`, keeping CAP_DAC_READ_SEARCH. Started as
+ * anybody else (systemd's User= with AmbientCapabilities=): drop whatever
+ * else it has. Never go on as root. */
+static int drop_privileges(const char *user)
+{
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam(user);
+
+		if (!pw) {
+			logf_(JPU_LOG_ERR,
+			      "user %s does not exist: create it (useradd --system "
+			      "--no-create-home "
+			      "--shell /usr/sbin/nologin %s) or name another with --user; jpud "
+			      "does "
+			      "not run as root",
+			      user, user);
+			return -ESRCH;
+		}
+		if (pw->pw_uid == 0) {
+			logf_(JPU_LOG_ERR, "--user %s is root: jpud does not run as root", user);
+			return -EPERM;
+		}
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
+		    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+			return -errno;
+	}
+	if (keep_only_dac_read_search() < 0) {
+		logf_(JPU_LOG_WARNING,
+		      "cannot keep CAP_DAC_READ_SEARCH (%s): root-only counters "
+		      "will be unreadable",
+		      strerror(errno));
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (geteuid() == 0 || getuid() == 0)
+		return -EPERM;
+	return 0;
+}
+
+static jpu_engine *start_engine(const struct jpud_config *c)
+{
+	jpu_engine_opts o = {.sz = sizeof o};
+	jpu_engine *e = NULL;
+	int r;
+
+	o.sysfs_root = c->sysfs_root;
+	o.procfs_root = c->procfs_root;
+	o.nvml_library = c->nvml_library;
+	o.interval_usec = c->interval_usec;
+	o.scope = JPU_SCOPE_SYSTEM;
+	o.state_file = *c->state_file ? c->state_file : NULL;
+	o.country = *c->country ? c->country : NULL;
+	o.intensity_mg_per_kwh = c->intensity_mg_per_kwh;
+	o.log = log_line;
+	r = jpu_engine_new(&o, &e);
+	if (r < 0) {
+		logf_(JPU_LOG_ERR, "cannot start the engine: %s", strerror(-r));
+		return NULL;
+	}
+	r = jpu_engine_start(e);
+	if (r < 0) {
+		logf_(JPU_LOG_ERR, "cannot start sampling: %s", strerror(-r));
+		return jpu_engine_free(e);
+	}
+	return e;
+}
+
+int main(int argc, char **argv)
+{
+	struct jpud_config cfg;
+	struct jpud_server_opts so = {0};
+	struct jpud_server *srv = NULL;
+	jpu_engine *engine = NULL;
+	sigset_t sigs;
+	int r, sig, rc = 1;
+
+	to_journal = getenv("JOURNAL_STREAM") != NULL;
+	r = jpud_config_load(&cfg, argc, argv, stderr);
+	if (r == 1)
+		return 0; /* --help or --version */
+	if (r < 0)
+		return EXIT_USAGE;
+	log_max = cfg.log_level;
+
+	/* every thread started later inherits the mask: signals are taken
+	 * here, with sigwait, and nowhere else */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* the socket first (its folder may be root's), then drop to the
+	 * daemon's user before a single counter is opened */
+	so.socket_path = cfg.socket_path;
+	so.listen = cfg.listen;
+	so.procfs_root = cfg.procfs_root;
+	so.rate_per_sec = cfg.rate_per_sec;
+	so.rate_burst = cfg.rate_burst;
+	so.allow_system = cfg.allow_system;
+	so.timeout_sec = cfg.timeout_sec;
+	so.log = log_line;
+	r = jpud_server_new(&so, NULL, &srv);
+	if (r < 0)
+		goto out;
+	r = drop_privileges(cfg.user);
+	if (r < 0) {
+		logf_(JPU_LOG_ERR, "cannot drop privileges: %s", strerror(-r));
+		goto out;
+	}
+	engine = start_engine(&cfg);
+	if (!engine)
+		goto out;
+	jpud_server_set_engine(srv, engine);
+	logf_(JPU_LOG_INFO, "serving %s%s%s every %.1f s", *cfg.socket_path ? cfg.socket_path : "",
+	      *cfg.listen ? " and http://" : "", cfg.listen, (double)cfg.interval_usec / 1e6);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			struct jpud_config next;
+			jpu_engine *fresh;
+
+			if (jpud_config_load(&next, argc, argv, stderr) < 0) {
+				logf_(JPU_LOG_ERR, "reload: the configuration is invalid; "
+				                   "keeping the running one");
+				continue;
+			}
+			/* the running engine saves its totals and stops; the new
+			 * one loads them from the same state file: at most the
+			 * interval in flight is lost */
+			jpu_engine_stop(engine);
+			fresh = start_engine(&next);
+			if (!fresh) {
+				logf_(JPU_LOG_ERR, "reload: keeping the running engine");
+				jpu_engine_start(engine);
+				continue;
+			}
+			jpud_server_set_engine(srv, fresh);
+			jpud_server_set_policy(srv, next.rate_per_sec, next.rate_burst,
+			                       next.allow_system);
+			jpu_engine_free(engine);
+			engine = fresh;
+			log_max = next.log_level;
+			jpud_config_free(&cfg);
+			cfg = next;
+			logf_(JPU_LOG_INFO, "configuration reloaded");
+			continue;
+		}
+		logf_(JPU_LOG_INFO, "stopping on signal %d", sig);
+		break;
+	}
+	rc = 0;
+out:
+	srv = jpud_server_free(srv);
+	if (engine) {
+		jpu_engine_stop(engine);
+		engine = jpu_engine_free(engine);
+	}
+	jpud_config_free(&cfg);
+	return rc;
+}
