@@ -8,6 +8,7 @@
  * total (through the state file); SIGTERM stops cleanly.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -110,6 +111,35 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+/* The state file must be writable by the account jpud runs as, or every
+ * tick would fail to save and a restart lose the totals: say so at start. */
+static int check_state_dir(const char *path)
+{
+	char dir[4096];
+	const char *slash;
+	struct passwd *pw;
+	int err;
+
+	if (!*path)
+		return 0;
+	slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+	/* effective ids and capabilities: CAP_DAC_READ_SEARCH lets the daemon
+	 * through folders it could not search otherwise, as the write will */
+	if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) == 0)
+		return 0;
+	err = errno;
+	pw = getpwuid(geteuid());
+	logf_(JPU_LOG_ERR,
+	      "--state-file %s: cannot write in %s as user %s (%s); give the folder to that "
+	      "user (systemd: StateDirectory=jpu) or set --state-file \"\" to keep no totals",
+	      path, dir, pw ? pw->pw_name : "?", strerror(err));
+	return -EACCES;
+}
+
 static jpu_engine *start_engine(const struct jpud_config *c)
 {
 	jpu_engine_opts o = {.sz = sizeof o};
@@ -182,6 +212,9 @@ int main(int argc, char **argv)
 		logf_(JPU_LOG_ERR, "cannot drop privileges: %s", strerror(-r));
 		goto out;
 	}
+	r = check_state_dir(cfg.state_file);
+	if (r < 0)
+		goto out;
 	engine = start_engine(&cfg);
 	if (!engine)
 		goto out;
