@@ -17,7 +17,6 @@ import time
 import pytest
 from jpud_helpers import Daemon, Machine, jpud_binary, make_account, remove_account, request
 
-
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="jpud tests create accounts: run as root"),
 ]
