@@ -135,15 +135,15 @@ static int apply(struct jpud_config *c, int id, const char *name, const char *v,
 		c->interval_usec = x;
 		return 0;
 	case OPT_RATE:
-		if (parse_uint(v, 1, 1000, &x) < 0) {
-			why = "requests a second per caller, 1-1000";
+		if (parse_uint(v, 1, 1000000, &x) < 0) {
+			why = "requests a second per caller, 1-1000000";
 			break;
 		}
 		c->rate_per_sec = (unsigned)x;
 		return 0;
 	case OPT_BURST:
-		if (parse_uint(v, 1, 10000, &x) < 0) {
-			why = "requests at once per caller, 1-10000";
+		if (parse_uint(v, 1, 1000000, &x) < 0) {
+			why = "requests at once per caller, 1-1000000";
 			break;
 		}
 		c->rate_burst = (unsigned)x;
