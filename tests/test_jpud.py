@@ -304,3 +304,9 @@ def _free_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def test_example_configuration_parses(binary):
+    example = os.path.join(os.path.dirname(__file__), "..", "daemon", "jpud.conf.example")
+    r = subprocess.run([binary, "--config", example, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
