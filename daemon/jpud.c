@@ -240,20 +240,27 @@ int main(int argc, char **argv)
 				                   "keeping the running one");
 				continue;
 			}
-			/* the running engine saves its totals and stops; the new
-			 * one loads them from the same state file: at most the
-			 * interval in flight is lost */
+			/* One engine holds the state file's lock at a time: the
+			 * running one stops (its totals are saved every tick) and
+			 * goes, then the new one loads them; at most the interval
+			 * in flight is lost. Requests meanwhile get 503. */
+			jpud_server_set_engine(srv, NULL);
 			jpu_engine_stop(engine);
+			engine = jpu_engine_free(engine);
 			fresh = start_engine(&next);
 			if (!fresh) {
-				logf_(JPU_LOG_ERR, "reload: keeping the running engine");
-				jpu_engine_start(engine);
+				logf_(JPU_LOG_ERR,
+				      "reload: going on with the previous configuration");
+				jpud_config_free(&next);
+				engine = start_engine(&cfg);
+				if (!engine)
+					goto out;
+				jpud_server_set_engine(srv, engine);
 				continue;
 			}
 			jpud_server_set_engine(srv, fresh);
 			jpud_server_set_policy(srv, next.rate_per_sec, next.rate_burst,
 			                       next.allow_system);
-			jpu_engine_free(engine);
 			engine = fresh;
 			log_max = next.log_level;
 			jpud_config_free(&cfg);

@@ -178,6 +178,9 @@ static enum MHD_Result answer_with(struct jpud_server *s, jpu_engine *e, struct 
 	allow_system = s->allow_system;
 	pthread_mutex_unlock(&s->lock);
 
+	if (!e && q->route != JPUD_HEALTH)
+		return error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		             "the daemon is reloading its configuration: ask again in a second");
 	switch (q->route) {
 	case JPUD_HEALTH:
 		return reply(c, MHD_HTTP_OK, dup_text("{\"status\":\"ok\"}"), true);
