@@ -25,6 +25,9 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_COUNTRY,
 	OPT_INTENSITY,
+	OPT_PROCESS_METRICS,
+	OPT_HISTORY,
+	OPT_DISCOVER,
 	OPT_CONFIG,
 	OPT_HELP,
 	OPT_VERSION,
@@ -57,7 +60,8 @@ static const char usage[] =
         "            [--path.sysfs DIR] [--path.procfs DIR] [--state-file FILE]\n"
         "            [--user NAME] [--nvml LIBRARY] [--rate N] [--burst N] [--timeout S]\n"
         "            [--allow-system true|false] [--log-level error|warning|info|debug]\n"
-        "            [--country CC] [--intensity G_PER_KWH] [--config FILE]\n"
+        "            [--country CC] [--intensity G_PER_KWH] [--process-metrics true|false]\n"
+        "            [--history SAMPLES] [--discover SECONDS] [--config FILE]\n"
         "The node's power daemon; see jpud(8) (docs/jpud.8.md).\n";
 
 static int set_str(char **dst, const char *v)
@@ -156,14 +160,36 @@ static int apply(struct jpud_config *c, int id, const char *name, const char *v,
 		c->timeout_sec = (unsigned)x;
 		return 0;
 	case OPT_ALLOW_SYSTEM:
+	case OPT_PROCESS_METRICS: {
+		bool b;
+
 		if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
-			c->allow_system = true;
+			b = true;
 		else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
-			c->allow_system = false;
+			b = false;
 		else {
 			why = "true or false";
 			break;
 		}
+		if (id == OPT_ALLOW_SYSTEM)
+			c->allow_system = b;
+		else
+			c->process_metrics = b;
+		return 0;
+	}
+	case OPT_HISTORY:
+		if (parse_uint(v, 0, 86400, &x) < 0) {
+			why = "samples of history kept per user, container and tracked tree, 0-86400";
+			break;
+		}
+		c->history_len = (unsigned)x;
+		return 0;
+	case OPT_DISCOVER:
+		if (parse_uint(v, 1, 3600, &x) < 0) {
+			why = "seconds between passes that find new users and containers, 1-3600";
+			break;
+		}
+		c->discover_sec = (unsigned)x;
 		return 0;
 	case OPT_LOG_LEVEL:
 		if (!strcmp(v, "error"))
@@ -277,6 +303,8 @@ static int defaults(struct jpud_config *c)
 	c->rate_burst = 20;
 	c->timeout_sec = 10;
 	c->allow_system = true;
+	c->history_len = 300; /* five minutes at 1 s: what a panel plots */
+	c->discover_sec = 10;
 	c->log_level = JPU_LOG_INFO;
 	if (set_str(&c->config_file, "") < 0 || set_str(&c->socket_path, JPUD_DEFAULT_SOCKET) < 0 ||
 	    set_str(&c->listen, JPUD_DEFAULT_LISTEN) < 0 || set_str(&c->sysfs_root, "/sys") < 0 ||

@@ -31,6 +31,9 @@ struct jpud_config {
 	unsigned rate_per_sec, rate_burst;
 	unsigned timeout_sec;
 	bool allow_system;
+	bool process_metrics;  /* per-process (tracked tree) series in Prometheus */
+	unsigned history_len;  /* samples kept per user, container and tracked tree */
+	unsigned discover_sec; /* seconds between passes for new users and containers */
 	int log_level;
 };
 

@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "jpu/jpu.h"
+#include "scopes.h"
 #include "server.h"
 
 #define EXIT_USAGE 2
@@ -179,6 +180,9 @@ int main(int argc, char **argv)
 	struct jpud_config cfg;
 	struct jpud_server_opts so = {0};
 	struct jpud_server *srv = NULL;
+	struct jpud_scopes *scopes = NULL;
+	struct jpud_scopes_opts sco = {0};
+	int procfs_fd = -1;
 	jpu_engine *engine = NULL;
 	sigset_t sigs;
 	int r, sig, rc = 1;
@@ -210,6 +214,20 @@ int main(int argc, char **argv)
 	so.allow_system = cfg.allow_system;
 	so.timeout_sec = cfg.timeout_sec;
 	so.log = log_line;
+	procfs_fd = open(cfg.procfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfs_fd < 0) {
+		logf_(JPU_LOG_ERR, "--path.procfs %s: %s", cfg.procfs_root, strerror(errno));
+		goto out;
+	}
+	sco.procfs_fd = procfs_fd;
+	sco.process_metrics = cfg.process_metrics;
+	sco.history_len = cfg.history_len;
+	sco.log = log_line;
+	r = jpud_scopes_new(&sco, &scopes);
+	if (r < 0)
+		goto out;
+	so.scopes = scopes;
+	so.discover_sec = cfg.discover_sec;
 	r = jpud_server_new(&so, NULL, &srv);
 	if (r < 0)
 		goto out;
@@ -278,6 +296,9 @@ out:
 		jpu_engine_stop(engine);
 		engine = jpu_engine_free(engine);
 	}
+	scopes = jpud_scopes_free(scopes);
+	if (procfs_fd >= 0)
+		close(procfs_fd);
 	jpud_config_free(&cfg);
 	return rc;
 }

@@ -19,12 +19,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "peer.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "scopes.h"
 #include "server.h"
 
 #define JPUD_BODY_MAX   4096 /* no route takes a body; a small one is ignored */
@@ -44,8 +46,15 @@ struct jpud_server {
 	 * swap it: a reload never frees an engine under a request */
 	pthread_rwlock_t engine_lock;
 	jpu_engine *engine;
+	struct jpud_scopes *scopes; /* the users, containers and trees served */
 
-	pthread_mutex_t lock; /* rate limits and policy */
+	/* the /proc pass that finds users and containers, every discover_sec */
+	pthread_t discover_thread;
+	bool discover_running, discover_stop;
+	pthread_cond_t discover_cond;
+	unsigned discover_sec;
+
+	pthread_mutex_t lock; /* rate limits and policy; discover_stop */
 	bool allow_system;
 	struct jpud_ratelimit rl;
 	struct listener {
@@ -167,10 +176,48 @@ static char *dup_text(const char *s)
 }
 
 /* The answer to one checked request from a known caller. */
+/* HTTP status for a scope module error. */
+static unsigned status_of(int r)
+{
+	switch (r) {
+	case -EPERM:
+		return MHD_HTTP_FORBIDDEN;
+	case -ESRCH:
+	case -ENOENT:
+		return MHD_HTTP_NOT_FOUND;
+	case -ENOSPC:
+		return MHD_HTTP_TOO_MANY_REQUESTS;
+	case -EINVAL:
+		return MHD_HTTP_BAD_REQUEST;
+	default:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+/* The engine key of the scope a sample or history request names, for this
+ * caller only: its user (or container), its container, or a process of
+ * its own. */
+static int scope_key(struct jpud_server *s, jpu_engine *e, const struct caller *who,
+                     const struct jpud_request *q, char key[JPUD_KEY_MAX], const char **err)
+{
+	switch (q->scope) {
+	case JPUD_SCOPE_USER:
+		return jpud_scopes_user(s->scopes, e, who->pid, who->uid, key, err);
+	case JPUD_SCOPE_CONTAINER:
+		return jpud_scopes_container(s->scopes, e, who->pid, key, err);
+	case JPUD_SCOPE_PROCESS:
+		return jpud_scopes_process(s->scopes, e, who->pid, who->uid, q->pid, key, err);
+	default:
+		*err = "bad scope";
+		return -EINVAL;
+	}
+}
+
 static enum MHD_Result answer_with(struct jpud_server *s, jpu_engine *e, struct MHD_Connection *c,
                                    const struct caller *who, const struct jpud_request *q)
 {
-	char *out = NULL;
+	char *out = NULL, key[JPUD_KEY_MAX];
+	const char *err = NULL;
 	bool allow_system;
 	int r;
 
@@ -199,19 +246,42 @@ static enum MHD_Result answer_with(struct jpud_server *s, jpu_engine *e, struct 
 			r = q->route == JPUD_SAMPLE
 			            ? jpu_engine_json(e, &out)
 			            : jpu_engine_history_json(e, q->since_usec, &out);
-			if (r == -EAGAIN)
-				return error(
-				        c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				        "no sample yet: the first comes one interval after start");
+		} else {
+			r = scope_key(s, e, who, q, key, &err);
 			if (r < 0)
-				return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-r));
-			return reply(c, MHD_HTTP_OK, out, true);
+				return error(c, status_of(r), err);
+			r = q->route == JPUD_SAMPLE
+			            ? jpu_scope_json(e, key, &out)
+			            : jpu_scope_history_json(e, key, q->since_usec, &out);
+			if (r == -ENODATA)
+				return error(c, MHD_HTTP_NOT_FOUND,
+				             "no history is kept for process scopes: track the "
+				             "process (POST /v1/track) to have one");
 		}
-		break;
-	default:
-		break;
+		if (r == -EAGAIN)
+			return error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			             "no sample yet: the first comes one interval after the "
+			             "scope is first asked for");
+		if (r < 0)
+			return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-r));
+		return reply(c, MHD_HTTP_OK, out, true);
+	case JPUD_TRACK:
+		r = jpud_scopes_track(s->scopes, e, who->pid, who->uid, q->pid, q->tag, &err);
+		if (r < 0)
+			return error(c, status_of(r), err);
+		return reply(c, MHD_HTTP_CREATED, dup_text("{\"tracked\":true}"), true);
+	case JPUD_UNTRACK:
+		r = jpud_scopes_untrack(s->scopes, e, who->uid, q->tag, &err);
+		if (r < 0)
+			return error(c, status_of(r), err);
+		return reply(c, MHD_HTTP_OK, dup_text("{\"tracked\":false}"), true);
+	case JPUD_TRACKED:
+		r = jpud_scopes_tracked_json(s->scopes, e, who->uid, &out);
+		if (r < 0)
+			return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-r));
+		return reply(c, MHD_HTTP_OK, out, true);
 	}
-	return error(c, MHD_HTTP_NOT_IMPLEMENTED, "this scope is not served yet");
+	return error(c, MHD_HTTP_NOT_FOUND, "no such route");
 }
 
 static enum MHD_Result answer(struct jpud_server *s, struct MHD_Connection *c,
@@ -407,6 +477,16 @@ int jpud_server_new(const struct jpud_server_opts *o, jpu_engine *engine, struct
 	s->engine = engine;
 	s->allow_system = o->allow_system;
 	s->timeout_sec = o->timeout_sec ? o->timeout_sec : 10;
+	s->scopes = o->scopes;
+	s->discover_sec = o->discover_sec ? o->discover_sec : 10;
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->discover_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	s->log.fn = o->log;
 	s->log.userdata = o->log_userdata;
 	jpud_ratelimit_init(&s->rl, o->rate_per_sec, o->rate_burst);
@@ -451,6 +531,12 @@ int jpud_server_new(const struct jpud_server_opts *o, jpu_engine *engine, struct
 			goto fail;
 		}
 	}
+	if (s->scopes) {
+		r = -pthread_create(&s->discover_thread, NULL, discover_main, s);
+		if (r < 0)
+			goto fail;
+		s->discover_running = true;
+	}
 	*ret = s;
 	return 0;
 fail:
@@ -462,7 +548,39 @@ void jpud_server_set_engine(struct jpud_server *s, jpu_engine *engine)
 {
 	pthread_rwlock_wrlock(&s->engine_lock);
 	s->engine = engine;
+	/* a new engine (a reload) learns every scope again; their totals
+	 * come back from the state file by key */
+	if (engine)
+		jpud_scopes_replay(s->scopes, engine);
 	pthread_rwlock_unlock(&s->engine_lock);
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_signal(&s->discover_cond); /* discover now */
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *discover_main(void *arg)
+{
+	struct jpud_server *s = arg;
+	struct timespec until;
+
+	for (;;) {
+		pthread_rwlock_rdlock(&s->engine_lock);
+		if (s->engine)
+			jpud_scopes_discover(s->scopes, s->engine);
+		pthread_rwlock_unlock(&s->engine_lock);
+
+		pthread_mutex_lock(&s->lock);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += s->discover_sec;
+		while (!s->discover_stop &&
+		       pthread_cond_timedwait(&s->discover_cond, &s->lock, &until) == 0)
+			break; /* signalled: a new engine wants its scopes now */
+		if (s->discover_stop) {
+			pthread_mutex_unlock(&s->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
 }
 
 void jpud_server_set_policy(struct jpud_server *s, unsigned per_sec, unsigned burst,
@@ -478,6 +596,13 @@ struct jpud_server *jpud_server_free(struct jpud_server *s)
 {
 	if (!s)
 		return NULL;
+	if (s->discover_running) {
+		pthread_mutex_lock(&s->lock);
+		s->discover_stop = true;
+		pthread_cond_signal(&s->discover_cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->discover_thread, NULL);
+	}
 	if (s->tcp_d)
 		MHD_stop_daemon(s->tcp_d);
 	if (s->unix_d)
@@ -492,6 +617,7 @@ struct jpud_server *jpud_server_free(struct jpud_server *s)
 		close(s->procfs_fd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_rwlock_destroy(&s->engine_lock);
+	pthread_cond_destroy(&s->discover_cond);
 	free(s);
 	return NULL;
 }

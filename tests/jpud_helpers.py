@@ -31,9 +31,20 @@ def jpud_binary() -> str | None:
 class Machine:
     """A copied fixture sysfs whose RAPL counters advance at fixed watts."""
 
-    def __init__(self, dest: Path, fixture: str = "amd-epyc", watts: float = 50.0):
+    def __init__(
+        self,
+        dest: Path,
+        fixture: str = "amd-epyc",
+        watts: float = 50.0,
+        real_cgroups: bool = False,
+    ):
         self.sysfs = dest / "sys"
         shutil.copytree(FIXTURES / fixture / "sys", self.sysfs, symlinks=True)
+        if real_cgroups:
+            # the machine's own cgroups under the fixture's sysfs root, so
+            # that cgroups made by a test are what the engine reads
+            (self.sysfs / "fs").mkdir(exist_ok=True)
+            os.symlink("/sys/fs/cgroup", self.sysfs / "fs" / "cgroup")
         self.counters = sorted(self.sysfs.glob("devices/**/intel-rapl:?/energy_uj"))
         assert self.counters, f"no package counters in {fixture}"
         for c in self.counters:
@@ -156,3 +167,49 @@ class Daemon:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # world-executable, unlike a Python under /root
+CLIENT = Path(__file__).resolve().parent / "jpud_client.py"
+
+
+def as_user(pw: pwd.struct_passwd, *cmd: str) -> list[str]:
+    return [
+        "setpriv",
+        f"--reuid={pw.pw_uid}",
+        f"--regid={pw.pw_gid}",
+        "--clear-groups",
+        *cmd,
+    ]
+
+
+class Client:
+    """jpud_client.py copied where every account can read it, run as one."""
+
+    def __init__(self, rundir: Path, sock: str):
+        self.script = rundir / "jpud_client.py"
+        shutil.copy(CLIENT, self.script)
+        os.chmod(self.script, 0o644)
+        self.sock = sock
+
+    def cmd(self, method: str, url: str) -> list[str]:
+        return [SYSTEM_PYTHON, str(self.script), self.sock, method, url]
+
+    def call(self, pw, method: str, url: str, prefix: list[str] | None = None):
+        argv = (prefix or []) + (
+            as_user(pw, *self.cmd(method, url)) if pw else self.cmd(method, url)
+        )
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"client failed: {r.stderr}")
+        out = json.loads(r.stdout)
+        return out["status"], out["body"]
+
+    def until_ready(self, pw, url: str, method: str = "GET", tries: int = 8):
+        """The first ask for a new scope gets 503 until its first tick."""
+        for _ in range(tries):
+            st, body = self.call(pw, method, url)
+            if st != 503:
+                return st, body
+            time.sleep(0.6)
+        return st, body
