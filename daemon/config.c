@@ -49,6 +49,9 @@ static const struct option longopts[] = {
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"country", required_argument, NULL, OPT_COUNTRY},
         {"intensity", required_argument, NULL, OPT_INTENSITY},
+        {"process-metrics", required_argument, NULL, OPT_PROCESS_METRICS},
+        {"history", required_argument, NULL, OPT_HISTORY},
+        {"discover", required_argument, NULL, OPT_DISCOVER},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -179,7 +182,8 @@ static int apply(struct jpud_config *c, int id, const char *name, const char *v,
 	}
 	case OPT_HISTORY:
 		if (parse_uint(v, 0, 86400, &x) < 0) {
-			why = "samples of history kept per user, container and tracked tree, 0-86400";
+			why = "samples of history kept per user, container and tracked tree, "
+			      "0-86400";
 			break;
 		}
 		c->history_len = (unsigned)x;

@@ -21,14 +21,14 @@ enum kind { K_USER, K_CONTAINER, K_PROCESS, K_TAG };
 struct entry {
 	char key[JPUD_KEY_MAX];
 	enum kind kind;
-	uid_t uid;      /* K_USER, K_TAG: owner */
-	pid_t pid;      /* K_PROCESS, K_TAG: daemon-side PID */
-	pid_t nspid;    /* K_TAG: as its owner named it */
-	char tag[65];   /* K_TAG */
-	char *cgroup;   /* K_CONTAINER: the unit's cgroup path */
+	uid_t uid;                   /* K_USER, K_TAG: owner */
+	pid_t pid;                   /* K_PROCESS, K_TAG: daemon-side PID */
+	pid_t nspid;                 /* K_TAG: as its owner named it */
+	char tag[65];                /* K_TAG */
+	char *cgroup;                /* K_CONTAINER: the unit's cgroup path */
 	struct jpu_cgroup_unit unit; /* K_CONTAINER: for the labels */
-	unsigned missed; /* discovery passes without it (users, containers) */
-	uint64_t used_usec; /* K_PROCESS: last asked for */
+	unsigned missed;             /* discovery passes without it (users, containers) */
+	uint64_t used_usec;          /* K_PROCESS: last asked for */
 };
 
 struct jpud_scopes {
@@ -203,7 +203,8 @@ static struct entry *container_of(struct jpud_scopes *s, jpu_engine *e,
 	}
 	*ret_r = engine_add(s, e, &en);
 	if (*ret_r < 0) {
-		jpu_logf(&s->log, JPU_LOG_WARNING, "container cgroup %s: %s", unit, strerror(-*ret_r));
+		jpu_logf(&s->log, JPU_LOG_WARNING, "container cgroup %s: %s", unit,
+		         strerror(-*ret_r));
 		free(en.cgroup);
 		return NULL;
 	}
@@ -261,7 +262,8 @@ void jpud_scopes_discover(struct jpud_scopes *s, jpu_engine *e)
 		struct jpu_cgroup_of cg;
 		uint64_t p;
 
-		if (jpu_parse_u64(de->d_name, strlen(de->d_name), &p) < 0 || p == 0 || p > INT32_MAX)
+		if (jpu_parse_u64(de->d_name, strlen(de->d_name), &p) < 0 || p == 0 ||
+		    p > INT32_MAX)
 			continue;
 		if (jpud_read_status(s->o.procfs_fd, (pid_t)p, &st) < 0)
 			continue;
@@ -269,7 +271,8 @@ void jpud_scopes_discover(struct jpud_scopes *s, jpu_engine *e)
 		if (p == 2 || st.ppid == 2)
 			continue;
 		user_of(s, e, st.uid, &r);
-		if (jpu_cgroup_of_pid(s->o.procfs_fd, (pid_t)p, &cg) == 0 && is_container(cg.unit.kind))
+		if (jpu_cgroup_of_pid(s->o.procfs_fd, (pid_t)p, &cg) == 0 &&
+		    is_container(cg.unit.kind))
 			container_of(s, e, &cg, &r);
 	}
 	closedir(dir);
@@ -381,8 +384,8 @@ static int owned_pid(struct jpud_scopes *s, pid_t caller, uid_t uid, pid_t nspid
 	return 0;
 }
 
-int jpud_scopes_process(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid,
-                        pid_t nspid, char ret_key[JPUD_KEY_MAX], const char **ret_err)
+int jpud_scopes_process(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid, pid_t nspid,
+                        char ret_key[JPUD_KEY_MAX], const char **ret_err)
 {
 	struct entry en = {0}, *have;
 	pid_t pid;
@@ -416,8 +419,8 @@ int jpud_scopes_process(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_
 	return 0;
 }
 
-int jpud_scopes_track(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid,
-                      pid_t nspid, const char *tag, const char **ret_err)
+int jpud_scopes_track(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid, pid_t nspid,
+                      const char *tag, const char **ret_err)
 {
 	struct entry en = {0}, *have;
 	unsigned mine = 0;
@@ -508,8 +511,9 @@ int jpud_scopes_tracked_json(struct jpud_scopes *s, jpu_engine *e, uid_t uid, ch
 		if (jpu_scope_json(e, en->key, &sample) < 0)
 			sample = NULL;
 		/* tags are [A-Za-z0-9._:-] (request.c): no escaping needed */
-		hl = snprintf(head, sizeof head, "%s{\"tag\":\"%s\",\"pid\":%d,\"sample\":",
-		              first ? "" : ",", en->tag, (int)en->nspid);
+		hl = snprintf(head, sizeof head,
+		              "%s{\"tag\":\"%s\",\"pid\":%d,\"sample\":", first ? "" : ",", en->tag,
+		              (int)en->nspid);
 		need = len + (size_t)hl + (sample ? strlen(sample) : 4) + 3;
 		if (need > cap) {
 			char *bigger;

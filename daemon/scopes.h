@@ -20,15 +20,15 @@
 
 #include "jpu/jpu.h"
 
-#define JPUD_KEY_MAX        128
-#define JPUD_TAGS_PER_USER  256
+#define JPUD_KEY_MAX       128
+#define JPUD_TAGS_PER_USER 256
 
 struct jpud_scopes;
 
 struct jpud_scopes_opts {
-	int procfs_fd;         /* borrowed */
-	bool process_metrics;  /* per-process series in Prometheus (cardinality) */
-	unsigned history_len;  /* samples kept per user/container/tracked scope */
+	int procfs_fd;        /* borrowed */
+	bool process_metrics; /* per-process series in Prometheus (cardinality) */
+	unsigned history_len; /* samples kept per user/container/tracked scope */
 	jpu_log_fn log;
 	void *log_userdata;
 };
@@ -55,12 +55,12 @@ int jpud_scopes_container(struct jpud_scopes *s, jpu_engine *e, pid_t caller,
                           char ret_key[JPUD_KEY_MAX], const char **ret_err);
 /* "process": nspid as the caller sees it, owned by the caller (root may
  * ask for any it can see). */
-int jpud_scopes_process(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid,
-                        pid_t nspid, char ret_key[JPUD_KEY_MAX], const char **ret_err);
+int jpud_scopes_process(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid, pid_t nspid,
+                        char ret_key[JPUD_KEY_MAX], const char **ret_err);
 /* Track nspid's tree under the caller's tag; re-tracking a tag follows
  * the new tree and keeps its total (a restarted kernel). */
-int jpud_scopes_track(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid,
-                      pid_t nspid, const char *tag, const char **ret_err);
+int jpud_scopes_track(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid, pid_t nspid,
+                      const char *tag, const char **ret_err);
 int jpud_scopes_untrack(struct jpud_scopes *s, jpu_engine *e, uid_t uid, const char *tag,
                         const char **ret_err);
 /* The caller's tags as a JSON array [{"tag":..,"pid":..,"sample":{..}},..]. */

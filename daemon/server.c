@@ -462,6 +462,31 @@ static struct MHD_Daemon *start_mhd(struct jpud_server *s, struct listener *l, i
 	        listen_fd >= 0 ? (void *)(intptr_t)listen_fd : (void *)ss, MHD_OPTION_END);
 }
 
+static void *discover_main(void *arg)
+{
+	struct jpud_server *s = arg;
+	struct timespec until;
+
+	for (;;) {
+		pthread_rwlock_rdlock(&s->engine_lock);
+		if (s->engine)
+			jpud_scopes_discover(s->scopes, s->engine);
+		pthread_rwlock_unlock(&s->engine_lock);
+
+		pthread_mutex_lock(&s->lock);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += s->discover_sec;
+		while (!s->discover_stop &&
+		       pthread_cond_timedwait(&s->discover_cond, &s->lock, &until) == 0)
+			break; /* signalled: a new engine wants its scopes now */
+		if (s->discover_stop) {
+			pthread_mutex_unlock(&s->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
 int jpud_server_new(const struct jpud_server_opts *o, jpu_engine *engine, struct jpud_server **ret)
 {
 	struct jpud_server *s;
@@ -556,31 +581,6 @@ void jpud_server_set_engine(struct jpud_server *s, jpu_engine *engine)
 	pthread_mutex_lock(&s->lock);
 	pthread_cond_signal(&s->discover_cond); /* discover now */
 	pthread_mutex_unlock(&s->lock);
-}
-
-static void *discover_main(void *arg)
-{
-	struct jpud_server *s = arg;
-	struct timespec until;
-
-	for (;;) {
-		pthread_rwlock_rdlock(&s->engine_lock);
-		if (s->engine)
-			jpud_scopes_discover(s->scopes, s->engine);
-		pthread_rwlock_unlock(&s->engine_lock);
-
-		pthread_mutex_lock(&s->lock);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += s->discover_sec;
-		while (!s->discover_stop &&
-		       pthread_cond_timedwait(&s->discover_cond, &s->lock, &until) == 0)
-			break; /* signalled: a new engine wants its scopes now */
-		if (s->discover_stop) {
-			pthread_mutex_unlock(&s->lock);
-			return NULL;
-		}
-		pthread_mutex_unlock(&s->lock);
-	}
 }
 
 void jpud_server_set_policy(struct jpud_server *s, unsigned per_sec, unsigned burst,

@@ -18,8 +18,8 @@ struct jpud_server_opts {
 	const char *listen;      /* "HOST:PORT" for /metrics; NULL or "" = none */
 	const char *procfs_root; /* for peer checks */
 	unsigned rate_per_sec, rate_burst;
-	bool allow_system;    /* scope=system for every caller */
-	unsigned timeout_sec; /* idle connection timeout (slowloris) */
+	bool allow_system;          /* scope=system for every caller */
+	unsigned timeout_sec;       /* idle connection timeout (slowloris) */
 	struct jpud_scopes *scopes; /* borrowed: users, containers, trees */
 	unsigned discover_sec;      /* seconds between /proc passes for new users and containers */
 	jpu_log_fn log;

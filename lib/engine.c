@@ -1082,6 +1082,60 @@ fail:
 	return r;
 }
 
+JPU_API int jpu_scope_reroot(jpu_engine *e, const char *key, pid_t pid)
+{
+	struct jpu_xscope *x = NULL, *old, **arr;
+	jpu_scope_spec sp = {.sz = sizeof sp, .scope = JPU_SCOPE_PROCESS};
+	int r;
+
+	if (!e || !key || pid <= 0)
+		return -EINVAL;
+	/* a fresh entry with the old one's spec and the new root, built
+	 * outside the lock; the old entry goes at the next tick, as a removed
+	 * one does, but its totals move over instead of folding */
+	pthread_mutex_lock(&e->lock);
+	old = jpu_xscope_find(e, key);
+	if (!old || old->kind != JPU_SCOPE_PROCESS) {
+		pthread_mutex_unlock(&e->lock);
+		return old ? -EINVAL : -ENOENT;
+	}
+	sp.pid = pid;
+	sp.history_len = old->history_len;
+	sp.prometheus = old->prometheus;
+	for (size_t i = 0; i < JPU_SCOPE_LABELS_MAX; i++) {
+		sp.labels[i][0] = old->labels[i][0];
+		sp.labels[i][1] = old->labels[i][1];
+	}
+	r = xscope_from_spec(e, key, &sp, &x);
+	pthread_mutex_unlock(&e->lock);
+	if (r < 0)
+		return r;
+	r = check_exists(e, x);
+	if (r < 0)
+		goto fail;
+	pthread_mutex_lock(&e->lock);
+	old = jpu_xscope_find(e, key);
+	arr = old ? realloc(e->xscopes, (e->n_xscopes + 1) * sizeof *arr) : NULL;
+	if (!arr) {
+		pthread_mutex_unlock(&e->lock);
+		r = old ? -ENOMEM : -ENOENT;
+		goto fail;
+	}
+	e->xscopes = arr;
+	x->energy = old->energy;
+	x->co2 = old->co2;
+	x->snap.energy = old->energy;
+	old->live = false;
+	old->removed = true;
+	x->live = true;
+	e->xscopes[e->n_xscopes++] = x;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+fail:
+	jpu_xscope_free(x);
+	return r;
+}
+
 JPU_API int jpu_scope_remove(jpu_engine *e, const char *key)
 {
 	struct jpu_xscope *x;

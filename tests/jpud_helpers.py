@@ -205,11 +205,13 @@ class Client:
         out = json.loads(r.stdout)
         return out["status"], out["body"]
 
-    def until_ready(self, pw, url: str, method: str = "GET", tries: int = 8):
-        """The first ask for a new scope gets 503 until its first tick."""
+    def until_ready(self, pw, url: str, method: str = "GET", tries: int = 10, until=None):
+        """The first ask for a new scope gets 503 until its first tick, and
+        its first sample is the baseline of its processes: ask again until
+        `until(body)` holds (or the tries run out)."""
         for _ in range(tries):
             st, body = self.call(pw, method, url)
-            if st != 503:
+            if st != 503 and (until is None or st != 200 or until(body)):
                 return st, body
             time.sleep(0.6)
         return st, body

@@ -8,11 +8,15 @@ accounts) and a jpud built with libmicrohttpd; skips, saying why, otherwise.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -109,7 +113,9 @@ def test_each_user_sees_its_own(binary, rundir, accounts, procs, tmp_path):
             procs += [pa, pb]
             time.sleep(2.5)
             for pw, busy in ((alice, True), (bob, False)):
-                st, s = c.until_ready(pw, "/v1/sample?scope=user")
+                st, s = c.until_ready(
+                    pw, "/v1/sample?scope=user", until=lambda b: b["cpu"]["share"] > 0.05
+                )
                 assert st == 200, s
                 assert s["scope"] == "user"
                 assert s["cpu"]["source"] == "rapl" and not s["cpu"].get("estimated")
@@ -121,7 +127,11 @@ def test_each_user_sees_its_own(binary, rundir, accounts, procs, tmp_path):
             assert c.call(alice, "GET", f"/v1/sample?scope=process&pid={pb.pid}")[0] == 403
             assert c.call(alice, "GET", "/v1/sample?scope=process&pid=1")[0] == 403
             assert c.call(alice, "GET", "/v1/sample?scope=process&pid=4000000")[0] == 404
-            st, s = c.until_ready(alice, f"/v1/sample?scope=process&pid={pa.pid}")
+            st, s = c.until_ready(
+                alice,
+                f"/v1/sample?scope=process&pid={pa.pid}",
+                until=lambda b: b["cpu"]["usage"] > 1.0,
+            )
             assert st == 200 and s["scope"] == "process" and s["cpu"]["usage"] > 1.0
             # tags: each user's own namespace
             assert c.call(alice, "POST", f"/v1/track?pid={pa.pid}&tag=k1")[0] == 201
@@ -137,23 +147,15 @@ def test_each_user_sees_its_own(binary, rundir, accounts, procs, tmp_path):
             d.stop()
 
 
-def make_cgroup(path: Path):
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def remove_cgroup(path: Path, top: Path):
-    for p in [path, *path.parents]:
-        if p == top.parent or not p.exists():
-            break
-        for pid in (p / "cgroup.procs").read_text().split():
-            (top.parent / "cgroup.procs").write_text(pid)
-        try:
-            p.rmdir()
-        except OSError:
-            break
-        if p == top:
-            break
+def cpu_watts(metrics: str) -> dict:
+    """jpu_cpu_power_watts series of one scrape: {(scope, key, kind): W}."""
+    out = {}
+    for line in metrics.splitlines():
+        m = re.match(r"jpu_cpu_power_watts\{(.*)\} (\S+)$", line)
+        if m:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            out[(labels["scope"], labels.get("key", ""), labels["kind"])] = float(m.group(2))
+    return out
 
 
 @pytest.mark.skipif(not CPUACCT.is_dir(), reason="no cgroup v1 cpuacct hierarchy here")
@@ -162,11 +164,14 @@ def test_containers_of_one_uid_apart(binary, rundir, accounts, procs, tmp_path):
     pod = str(uuid.uuid4())
     c1 = CPUACCT / "kubepods" / "besteffort" / f"pod{pod}" / ("a" * 64)
     c2 = CPUACCT / "docker" / ("b" * 64)
-    make_cgroup(c1)
-    make_cgroup(c2)
+    c1.mkdir(parents=True)
+    c2.mkdir(parents=True)
+    port = free_port()
     try:
         with Machine(tmp_path, real_cgroups=True) as machine:
-            d = start_daemon(binary, rundir, machine, daemon_account)
+            d = start_daemon(
+                binary, rundir, machine, daemon_account, "--listen", f"127.0.0.1:{port}"
+            )
             try:
                 cl = Client(rundir, d.socket)
 
@@ -174,40 +179,53 @@ def test_containers_of_one_uid_apart(binary, rundir, accounts, procs, tmp_path):
                     # enter the cgroup as root, then become alice
                     return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
 
-                busy = subprocess.Popen(in_cgroup(c1, *as_user(alice, SYSTEM_PYTHON, "-c", BUSY)))
-                idle = subprocess.Popen(
-                    in_cgroup(
-                        c2, *as_user(alice, SYSTEM_PYTHON, "-c", "import time; time.sleep(60)")
-                    )
+                sleeper = (SYSTEM_PYTHON, "-c", "import time; time.sleep(60)")
+                procs.append(
+                    subprocess.Popen(in_cgroup(c1, *as_user(alice, SYSTEM_PYTHON, "-c", BUSY)))
                 )
-                procs += [busy, idle]
-                time.sleep(2.5)
+                procs.append(subprocess.Popen(in_cgroup(c2, *as_user(alice, *sleeper))))
+                time.sleep(2)
 
-                def ask(cg):
+                def ask(cg, busy):
                     argv = in_cgroup(cg, *as_user(alice, *cl.cmd("GET", "/v1/sample?scope=user")))
-                    for _ in range(8):
-                        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-                        import json
-
-                        out = json.loads(r.stdout)
-                        if out["status"] != 503:
-                            return out["status"], out["body"]
+                    for _ in range(10):
+                        out = json.loads(
+                            subprocess.run(argv, capture_output=True, text=True).stdout
+                        )
+                        body = out["body"]
+                        if out["status"] == 200 and (not busy or body["cpu"]["share"] > 0.05):
+                            break
                         time.sleep(0.6)
-                    return out["status"], out["body"]
+                    return out["status"], body
 
-                st1, s1 = ask(c1)
-                st2, s2 = ask(c2)
+                st1, s1 = ask(c1, True)
+                st2, s2 = ask(c2, False)
                 assert st1 == 200 and st2 == 200, (s1, s2)
                 # "user" inside a container is the container, never the uid
                 assert s1["scope"] == "cgroup" and s2["scope"] == "cgroup"
                 assert s1["key"] != s2["key"]
                 assert s1["cpu"]["usage"] > 1.0 and s2["cpu"]["usage"] < 0.5
-                # outside any container alice asks for "container": 404
+                # outside any container there is no container to ask for
                 assert cl.call(alice, "GET", "/v1/sample?scope=container")[0] == 404
 
-                # every user's share plus the idle is the node (one tick)
-                import urllib.request  # noqa: F401
-
+                # every user's share plus the idle power is the node, in one
+                # tick (every process has one uid; Prometheus has them all)
+                for _ in range(5):
+                    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read()
+                    w = cpu_watts(text.decode())
+                    total = w[("system", "", "total")]
+                    users = sum(
+                        v for (sc, _k, kind), v in w.items() if sc == "user" and kind == "usage"
+                    )
+                    idle = w[("system", "", "idle")]
+                    if abs(users + idle - total) <= 0.01 * total:
+                        break
+                    time.sleep(1.1)  # a scrape between two ticks' publications
+                assert users + idle == pytest.approx(total, rel=0.01), w
+                containers = [
+                    v for (sc, _k, kind), v in w.items() if sc == "cgroup" and kind == "usage"
+                ]
+                assert len(containers) >= 2
             finally:
                 d.stop()
     finally:
@@ -215,8 +233,21 @@ def test_containers_of_one_uid_apart(binary, rundir, accounts, procs, tmp_path):
             p.kill()
             p.wait()
         procs.clear()
-        remove_cgroup(c1, CPUACCT / "kubepods")
-        remove_cgroup(c2, CPUACCT / "docker")
+        for cg, top in ((c1, CPUACCT / "kubepods"), (c2, CPUACCT / "docker")):
+            for p in [cg, *cg.parents]:
+                if not p.exists() or p == CPUACCT:
+                    break
+                p.rmdir()
+                if p == top:
+                    break
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 @pytest.mark.skipif(not shutil.which("unshare"), reason="unshare (util-linux) missing")
@@ -226,12 +257,13 @@ def test_pid_namespace_names_its_own(binary, rundir, accounts, tmp_path):
         d = start_daemon(binary, rundir, machine, daemon_account)
         try:
             c = Client(rundir, d.socket)
-            inner = " ".join(c.cmd("GET", "/v1/sample?scope=process&pid=$CHILD"))
+            py, script_path, sock = c.cmd("GET", "/")[:3]
+            inner = f'{py} {script_path} {sock} GET "/v1/sample?scope=process&pid=$CHILD"'
             outside = os.getpid()  # a PID of the daemon's namespace, not the caller's
             script = (
                 "sleep 30 & CHILD=$!; echo child=$CHILD; "
                 f"for i in 1 2 3 4 5 6 7 8; do {inner}; sleep 0.6; done; "
-                + " ".join(c.cmd("GET", f"/v1/sample?scope=process&pid={outside}"))
+                + f'{py} {script_path} {sock} GET "/v1/sample?scope=process&pid={outside}"'
                 + "; kill $CHILD"
             )
             r = subprocess.run(
@@ -240,13 +272,13 @@ def test_pid_namespace_names_its_own(binary, rundir, accounts, tmp_path):
                 text=True,
                 timeout=60,
             )
-            import json
-
             lines = r.stdout.strip().splitlines()
             child = int(lines[0].split("=")[1])
             assert child < 10  # a PID of the new namespace
             answers = [json.loads(line) for line in lines[1:]]
-            assert any(a["status"] == 200 and a["body"]["scope"] == "process" for a in answers[:-1])
+            assert any(
+                a["status"] == 200 and a["body"]["scope"] == "process" for a in answers[:-1]
+            ), (answers, r.stderr)
             assert answers[-1]["status"] == 404  # nothing outside its namespace
         finally:
             d.stop()

@@ -220,6 +220,11 @@ JPU_API int jpu_scope_add(jpu_engine *engine, const char *key, const jpu_scope_s
 /* Stop accounting key. Its totals fold into the state file's past totals,
  * like an untracked tag's. -ENOENT when unknown. */
 JPU_API int jpu_scope_remove(jpu_engine *engine, const char *key);
+/* Follow a new tree under a PROCESS key, keeping its totals and labels: a
+ * restarted kernel under the same tag. Its energy counts from the new
+ * tree's next tick. -ENOENT unknown key, -EINVAL not a process scope or a
+ * bad pid, -ESRCH no such pid, -ENOMEM. */
+JPU_API int jpu_scope_reroot(jpu_engine *engine, const char *key, pid_t pid);
 /* The latest sample of key: the same JSON object as jpu_engine_json, with
  * "scope" the kind's name ("user", "process", "cgroup"), plus "key" and
  * "alive" (false once the tree is dead or the cgroup removed); its uid,
