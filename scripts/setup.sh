@@ -28,7 +28,7 @@ export YARN_ENABLE_IMMUTABLE_INSTALLS=0
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-debs=(gcc pkg-config libcurl4-openssl-dev libjansson-dev nodejs npm)
+debs=(gcc pkg-config libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev nodejs npm)
 # A distribution's Python splits `venv` (ensurepip) and the C headers the
 # binding compiles against into packages of their own; a user-managed Python
 # (pyenv, conda, python.org) carries both. No python3 at all: Debian's.
