@@ -21,7 +21,11 @@ CELL = f"""
 import json, os
 ip = get_ipython()
 ip.run_line_magic("load_ext", "jpu")
-ip.run_cell_magic("energy", "--interval 0.05", "sum(i * i for i in range(200000))")
+# half a second: long enough for the ticking fixture to move between two
+# samples on a loaded machine (a cell shorter than a counter step has no cpu)
+ip.run_cell_magic(
+    "energy", "--interval 0.05", "import time\\nsum(i * i for i in range(200000))\\ntime.sleep(0.5)"
+)
 m = ip.magics_manager.registry["EnergyMagics"].last
 print({MARK!r} + json.dumps({{
     "power_source": m.power_source,
