@@ -162,6 +162,9 @@ static jpu_engine *start_engine(const struct jpud_config *c)
 	o.country = *c->country ? c->country : NULL;
 	o.intensity_mg_per_kwh = c->intensity_mg_per_kwh;
 	o.log = log_line;
+	/* figures to the milliwatt, millijoule, milligram: what a person reads,
+	 * and no fine energy side channel for anybody (CVE-2020-8694) */
+	o.resolution_micro = 1000;
 	r = jpu_engine_new(&o, &e);
 	if (r < 0) {
 		logf_(JPU_LOG_ERR, "cannot start the engine: %s", strerror(-r));

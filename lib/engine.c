@@ -441,6 +441,7 @@ JPU_API int jpu_engine_new(const jpu_engine_opts *o, jpu_engine **ret)
 	if (e->uid == (uid_t)-1)
 		e->uid = getuid();
 	e->history_len = OPT(o, history_len, 0);
+	e->resolution_micro = OPT(o, resolution_micro, 0);
 	if (e->history_len == 0)
 		e->history_len = 3600;
 	e->hist = calloc(e->history_len, sizeof *e->hist);
@@ -630,7 +631,7 @@ JPU_API int64_t jpu_engine_wait(jpu_engine *e, int64_t seq, uint64_t timeout_use
 
 JPU_API int jpu_engine_json(jpu_engine *e, char **ret)
 {
-	struct jpu_buf b = {0};
+	struct jpu_buf b = {.resolution = e->resolution_micro};
 
 	if (!e || !ret)
 		return -EINVAL;
@@ -646,7 +647,7 @@ JPU_API int jpu_engine_json(jpu_engine *e, char **ret)
 
 JPU_API int jpu_engine_prometheus(jpu_engine *e, char **ret)
 {
-	struct jpu_buf b = {0};
+	struct jpu_buf b = {.resolution = e->resolution_micro};
 
 	if (!e || !ret)
 		return -EINVAL;
@@ -658,7 +659,7 @@ JPU_API int jpu_engine_prometheus(jpu_engine *e, char **ret)
 
 JPU_API int jpu_engine_diagnostics_json(jpu_engine *e, char **ret)
 {
-	struct jpu_buf b = {0};
+	struct jpu_buf b = {.resolution = e->resolution_micro};
 
 	if (!e || !ret)
 		return -EINVAL;
@@ -695,7 +696,7 @@ JPU_API int jpu_engine_diagnostic(jpu_engine *e, size_t index, jpu_diagnostic *r
 
 JPU_API int jpu_engine_history_json(jpu_engine *e, uint64_t since_usec, char **ret)
 {
-	struct jpu_buf b = {0};
+	struct jpu_buf b = {.resolution = e->resolution_micro};
 
 	if (!e || !ret)
 		return -EINVAL;
@@ -783,7 +784,7 @@ JPU_API int jpu_untrack(jpu_engine *e, const char *tag)
 
 JPU_API int jpu_tracked_json(jpu_engine *e, char **ret)
 {
-	struct jpu_buf b = {0};
+	struct jpu_buf b = {.resolution = e->resolution_micro};
 
 	if (!e || !ret)
 		return -EINVAL;
@@ -1157,7 +1158,7 @@ JPU_API int jpu_scope_remove(jpu_engine *e, const char *key)
 
 JPU_API int jpu_scope_json(jpu_engine *e, const char *key, char **ret)
 {
-	struct jpu_buf b = {0};
+	struct jpu_buf b = {.resolution = e->resolution_micro};
 	struct jpu_xscope *x;
 
 	if (!e || !key || !ret)
@@ -1175,7 +1176,7 @@ JPU_API int jpu_scope_json(jpu_engine *e, const char *key, char **ret)
 
 JPU_API int jpu_scope_history_json(jpu_engine *e, const char *key, uint64_t since_usec, char **ret)
 {
-	struct jpu_buf b = {0};
+	struct jpu_buf b = {.resolution = e->resolution_micro};
 	struct jpu_xscope *x;
 
 	if (!e || !key || !ret)

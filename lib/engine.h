@@ -193,6 +193,7 @@ struct jpu_engine {
 	enum jpu_idle_policy idle_policy;
 	uint64_t interval_usec;
 	unsigned history_len;
+	uint32_t resolution_micro; /* writers round to this (opts.resolution_micro) */
 
 	struct jpu_sensor sensors[JPU_MAX_SENSORS];
 	struct jpu_dom_state *dstate[JPU_MAX_SENSORS];

@@ -7,6 +7,7 @@
  * synthetic /proc (world.h) with 2 MiB of memory in use.
  */
 #include <errno.h>
+#include <stdbool.h>
 
 #include "check.h"
 #include "jpu/jpu.h"
@@ -111,6 +112,76 @@ static void test_mem_bytes(void)
 	world_fini(&w);
 }
 
+/* Every W figure of a sample printed to the resolution asked for: the
+ * estimate's figures have micro-watt digits, coarsened they end in 000. */
+static bool all_coarse(const char *json, const char *key)
+{
+	const char *p = json;
+	size_t kl = strlen(key);
+	unsigned seen = 0;
+
+	while ((p = strstr(p, key))) {
+		const char *dot;
+
+		p += kl;
+		dot = strchr(p, '.');
+		if (!dot || strncmp(dot + 4, "000", 3) != 0)
+			return false;
+		seen++;
+	}
+	return seen > 0;
+}
+
+static void test_resolution(void)
+{
+	jpu_engine_opts o = {.sz = sizeof o};
+	struct world w;
+	jpu_engine *e = NULL;
+	char *exact = NULL, *coarse = NULL, *prom = NULL;
+
+	if (world_init(&w) < 0 || put_cpuinfo(&w) < 0) {
+		CHECK(!"no world");
+		return;
+	}
+	o.sysfs_root = w.sys;
+	o.procfs_root = w.proc;
+	o.sensors = "estimate";
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), 0);
+	if (!e)
+		return;
+	jpu_engine_sample(e);
+	usleep(20000);
+	w.busy += 137;
+	w.idle += 51;
+	world_stat(&w);
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_engine_json(e, &exact), 0);
+	jpu_engine_free(e);
+	e = NULL;
+
+	o.resolution_micro = 1000;
+	CHECK_EQ_INT(jpu_engine_new(&o, &e), 0);
+	if (!e)
+		return;
+	jpu_engine_sample(e);
+	usleep(20000);
+	w.busy += 137;
+	w.idle += 51;
+	world_stat(&w);
+	CHECK_EQ_INT(jpu_engine_sample(e), 1);
+	CHECK_EQ_INT(jpu_engine_json(e, &coarse), 0);
+	CHECK_EQ_INT(jpu_engine_prometheus(e, &prom), 0);
+	jpu_engine_free(e);
+	/* exact figures carry micro digits; coarse ones stop at the milli */
+	CHECK(exact && !all_coarse(exact, "\"total\":"));
+	CHECK(coarse && all_coarse(coarse, "\"total\":") && all_coarse(coarse, "\"usage\":"));
+	CHECK(prom && all_coarse(prom, "jpu_cpu_power_watts{scope=\"system\",kind=\"total\"} "));
+	free(exact);
+	free(coarse);
+	free(prom);
+	world_fini(&w);
+}
+
 int main(void)
 {
 	fixtures = getenv("JPU_FIXTURES");
@@ -120,5 +191,6 @@ int main(void)
 	}
 	test_ncpu();
 	test_mem_bytes();
+	test_resolution();
 	return check_summary();
 }

@@ -119,6 +119,12 @@ typedef struct jpu_engine_opts {
 	const char *emaps_token;       /* Electricity Maps token (copied, never logged) */
 	const char *carbon_urls[8];    /* "name=base_url" overrides, unused = NULL */
 	uint64_t carbon_timeout_usec;  /* per request; 0 = 10 s */
+
+	/* Round every figure the writers print (W, J, g, ratios) to this many
+	 * millionths; 0 or 1 = exact. A node daemon serving many users prints
+	 * 1000 (mW, mJ, mg): enough for a person, and with a tick of 1 s no
+	 * fine energy side channel (CVE-2020-8694). */
+	uint32_t resolution_micro;
 } jpu_engine_opts;
 
 /* jpu_engine_opts has the carbon fields above. */

@@ -21,6 +21,7 @@ struct jpu_buf {
 	char *data;
 	size_t len, cap;
 	bool oom;
+	uint32_t resolution; /* jpu_buf_micro rounds to this many millionths; 0 = exact */
 };
 void jpu_buf_puts(struct jpu_buf *b, const char *s);
 void jpu_buf_putn(struct jpu_buf *b, const char *s, size_t n);

@@ -190,6 +190,10 @@ void jpu_buf_json_str(struct jpu_buf *b, const char *s)
 /* integers only: LC_NUMERIC cannot turn the point into a comma */
 void jpu_buf_micro(struct jpu_buf *b, uint64_t v)
 {
+	/* coarsened on purpose (jpu_engine_opts.resolution_micro), to the
+	 * nearest step */
+	if (b->resolution > 1)
+		v = (v / b->resolution + (v % b->resolution >= b->resolution / 2)) * b->resolution;
 	jpu_buf_printf(b, "%llu.%06llu", (unsigned long long)(v / 1000000),
 	               (unsigned long long)(v % 1000000));
 }
