@@ -62,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (q.pid < 0 || memchr(q.tag, '\0', sizeof q.tag) == NULL)
 			abort();
-		if (strspn(q.tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") !=
+		if (strspn(q.tag,
+		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") !=
 		    strlen(q.tag))
 			abort();
 		if (tcp && q.route != JPUD_METRICS && q.route != JPUD_HEALTH)
