@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon_client.h"
 #include "jpu/jpu.h"
 
 #define EXIT_USAGE  2
@@ -74,6 +75,9 @@ struct cli {
 	bool verbose;
 	struct carbon_opts carbon;
 	char **command; /* run: argv of the command, NULL-terminated */
+	const char *daemon;      /* jpud's socket: read samples from it; NULL = sensors here */
+	const char *daemon_from; /* "--daemon" or "JPU_DAEMON_SOCKET", for messages */
+	bool sensor_flag;        /* a flag that only an engine of its own takes was given */
 };
 
 static volatile sig_atomic_t got_signal;    /* last SIGINT/SIGTERM received */
@@ -139,6 +143,10 @@ static void print_help(void)
 	      "3600)\n"
 	      "  --state-file PATH      keep cumulative energy across restarts in "
 	      "PATH\n"
+	      "  --daemon SOCKET        read the samples of the node daemon jpud at "
+	      "SOCKET\n"
+	      "                         instead of opening sensors (default: "
+	      "$JPU_DAEMON_SOCKET)\n"
 	      "\n"
 	      "Carbon:\n"
 	      "  --country CC           ISO 3166-1 alpha-2 country of the grid (e.g. "
@@ -350,7 +358,7 @@ static const char *const value_flags[] = {
         "--interval",   "--count",       "--scope",      "--pid",         "--uid",
         "--path.sysfs", "--path.procfs", "--nvml",       "--idle-policy", "--sensors",
         "--history",    "--state-file",  "--country",    "--intensity",   "--carbon-provider",
-        "--pue",        "--emaps-token", "--carbon-url",
+        "--pue",        "--emaps-token", "--carbon-url",   "--daemon",
 };
 
 enum {
@@ -396,16 +404,19 @@ static int parse_value_flag(struct cli *o, const char *name, const char *v)
 		return 0;
 	}
 	if (strcmp(name, "--path.sysfs") == 0 || strcmp(name, "--path.procfs") == 0) {
+		o->sensor_flag = true;
 		if (!*v)
 			return usage_error("%s: empty directory", name);
 		*(name[7] == 's' ? &o->sysfs_root : &o->procfs_root) = v;
 		return 0;
 	}
 	if (strcmp(name, "--nvml") == 0) {
+		o->sensor_flag = true;
 		o->nvml = strcmp(v, "none") == 0 ? "" : v;
 		return 0;
 	}
 	if (strcmp(name, "--idle-policy") == 0) {
+		o->sensor_flag = true;
 		r = jpu_idle_policy_from_string(v);
 		if (r < 0)
 			return usage_error("--idle-policy: expected none, busy or even, got '%s'",
@@ -415,6 +426,7 @@ static int parse_value_flag(struct cli *o, const char *name, const char *v)
 		return 0;
 	}
 	if (strcmp(name, "--sensors") == 0) {
+		o->sensor_flag = true;
 		r = check_sensor_list(v);
 		if (r < 0)
 			return r;
@@ -422,10 +434,20 @@ static int parse_value_flag(struct cli *o, const char *name, const char *v)
 		return 0;
 	}
 	if (strcmp(name, "--history") == 0) {
+		o->sensor_flag = true;
 		r = parse_positive(name, v, 10000000, &n);
 		o->history_len = (unsigned)n;
 		return r;
 	}
+	if (strcmp(name, "--daemon") == 0) {
+		if (!*v)
+			return usage_error("--daemon: empty socket path");
+		o->daemon = v;
+		o->daemon_from = "--daemon";
+		return 0;
+	}
+	/* everything below configures an engine of the CLI's own */
+	o->sensor_flag = true;
 	if (strcmp(name, "--state-file") == 0) {
 		if (!*v)
 			return usage_error("--state-file: empty path");
@@ -579,6 +601,14 @@ static int parse_args(int argc, char **argv, struct cli *o)
 			o->scope = JPU_SCOPE_USER;
 		}
 	}
+	if (o->daemon && (o->sensor_flag || o->uid_set))
+		return usage_error("--daemon reads the daemon's sensors, carbon settings and "
+		                   "caller: the sensor, carbon and --uid options do not apply");
+	/* A Jupyter server hands its kernels and terminals the socket of the jpud it
+	 * uses: read from it too, unless the command line configures sensors here. */
+	if (!o->daemon && !o->sensor_flag && !o->uid_set &&
+	    (o->daemon = env_nonempty("JPU_DAEMON_SOCKET")))
+		o->daemon_from = "JPU_DAEMON_SOCKET";
 	if (!o->carbon.emaps_token) {
 		const char *t = getenv("JPU_EMAPS_TOKEN");
 
@@ -1217,6 +1247,419 @@ fail_child:
 	return EXIT_FAILURE;
 }
 
+/* ---- reading from jpud --------------------------------------------------- */
+
+/* Say what went wrong with the daemon and what to do; returns EXIT_FAILURE. */
+static int daemon_error(const struct cli *o, const char *what, int r)
+{
+	fprintf(stderr, "jpu: %s: jpud socket %s (%s): %s\n", what, o->daemon, o->daemon_from,
+	        strerror(-r));
+	if (r == -ENOENT || r == -ECONNREFUSED || r == -ENOTSOCK)
+		fprintf(stderr, "jpu: no jpud listens there: start it (systemctl start jpud), "
+		                "name its socket with --daemon, or unset JPU_DAEMON_SOCKET to "
+		                "read the sensors here\n");
+	else if (r == -EACCES || r == -EPERM)
+		fprintf(stderr, "jpu: the socket is not open to this account: see jpud(8) for "
+		                "its group and mode\n");
+	else if (r == -EBADMSG || r == -E2BIG)
+		fprintf(stderr, "jpu: the answer was not the daemon's HTTP: is this jpud's "
+		                "socket?\n");
+	return EXIT_FAILURE;
+}
+
+/* The daemon's error message ({"error":"..."}) for a refused request. */
+static int daemon_refused(const struct cli *o, const char *what, const struct jpu_dc_response *r)
+{
+	char msg[512] = "";
+
+	if (jpu_dc_json_string(jpu_dc_json_get(r->body, "error"), msg, sizeof(msg)) < 0)
+		snprintf(msg, sizeof(msg), "%.200s", r->body);
+	fprintf(stderr, "jpu: %s: jpud (%s) answered %d: %s\n", what, o->daemon, r->status, msg);
+	return EXIT_FAILURE;
+}
+
+/* Sleep in short slices so that a signal is seen; false on a signal. */
+static bool nap(uint64_t usec)
+{
+	while (usec > 0 && !got_signal) {
+		uint64_t slice = usec < 100000 ? usec : 100000;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)slice * 1000};
+
+		nanosleep(&ts, NULL);
+		usec -= slice;
+	}
+	return !got_signal;
+}
+
+/*
+ * One request that waits out the daemon's 503 (no sample of a scope yet,
+ * or a reload) and 429 (Retry-After) for up to `patience_usec`. Returns 0
+ * with the answer, 1 on a signal, or a negative errno.
+ */
+static int daemon_get(struct jpu_dc *c, const char *method, const char *path,
+                      struct jpu_dc_response *r, uint64_t patience_usec)
+{
+	uint64_t waited = 0;
+
+	for (;;) {
+		uint64_t pause;
+		int ret = jpu_dc_request(c, method, path, r);
+
+		if (ret < 0)
+			return ret;
+		if (r->status != 503 && r->status != 429)
+			return 0;
+		pause = r->status == 429 && r->retry_after > 0 ? (uint64_t)r->retry_after * 1000000
+		                                               : 250000;
+		if (waited + pause > patience_usec)
+			return 0;
+		if (!nap(pause))
+			return 1;
+		waited += pause;
+	}
+}
+
+static void print_daemon_view(const struct cli *o, const char *body, bool tty, uint64_t n)
+{
+	const char *cpu = jpu_dc_json_get(body, "cpu"), *en = jpu_dc_json_get(body, "energy_j");
+	const char *em = jpu_dc_json_get(body, "emissions");
+	char when[40] = "", source[32] = "none", zone[64] = "";
+	double usage = 0, total = 0, share = 0, e_total = 0, e_cpu = 0, g = 0, intensity = 0;
+
+	jpu_dc_json_string(jpu_dc_json_get(body, "time"), when, sizeof(when));
+	if (tty)
+		fputs("\033[H\033[2J", stdout);
+	else if (n > 0)
+		fputc('\n', stdout);
+	printf("jpu %s  scope %s", jpu_version(), jpu_scope_to_string(o->scope));
+	if (o->scope == JPU_SCOPE_PROCESS)
+		printf(" (pid %ld)", (long)o->pid);
+	printf("  from jpud %s  %s\n", o->daemon, when);
+	if (cpu) {
+		jpu_dc_json_number(jpu_dc_json_get(cpu, "usage"), &usage);
+		jpu_dc_json_number(jpu_dc_json_get(cpu, "total"), &total);
+		jpu_dc_json_number(jpu_dc_json_get(cpu, "share"), &share);
+		jpu_dc_json_string(jpu_dc_json_get(cpu, "source"), source, sizeof(source));
+		printf("CPU     usage %9.3f W   share %5.1f %%   source %s%s\n", usage, share * 100.0,
+		       source,
+		       strcmp(source, "estimate") == 0 ? " (ESTIMATED, not measured)" : "");
+		printf("        total %9.3f W  (packages + DRAM)\n", total);
+	} else {
+		printf("CPU     not available\n");
+	}
+	if (en) {
+		jpu_dc_json_number(jpu_dc_json_get(en, "total"), &e_total);
+		jpu_dc_json_number(jpu_dc_json_get(en, "cpu"), &e_cpu);
+		printf("Energy  %.3f J  (cpu %.3f J)\n", e_total, e_cpu);
+	}
+	if (em && jpu_dc_json_number(jpu_dc_json_get(em, "g"), &g) == 0) {
+		jpu_dc_json_number(jpu_dc_json_get(em, "intensity_g_per_kwh"), &intensity);
+		jpu_dc_json_string(jpu_dc_json_get(em, "zone"), zone, sizeof(zone));
+		printf("CO2e    %.3f g at %.1f g/kWh (%s)\n", g, intensity, zone);
+	}
+}
+
+/* JSON on one line: the daemon's may be laid out over several (newlines
+ * occur only between tokens: inside strings they are escaped). */
+static void put_json_inline(const char *body, size_t len)
+{
+	for (size_t i = 0; i < len && body[i]; i++)
+		if (body[i] != '\n' && body[i] != '\r')
+			putchar(body[i]);
+}
+
+static void put_json_line(const char *body)
+{
+	put_json_inline(body, strlen(body));
+	putchar('\n');
+}
+
+#define TAG_LEN 65 /* jpud's tags: 1-64 characters */
+
+static int cmd_watch_daemon(struct cli *o)
+{
+	struct jpu_dc c;
+	struct jpu_dc_response r;
+	char path[96], last[40] = "", when[40];
+	bool tty = isatty(STDOUT_FILENO) == 1;
+	uint64_t n = 0;
+	int ret = EXIT_FAILURE, e;
+
+	if (!o->interval_set)
+		o->interval_usec = 1000000;
+	if (jpu_dc_init(&c, o->daemon) < 0)
+		return daemon_error(o, "cannot connect", -ENAMETOOLONG);
+	if (o->scope == JPU_SCOPE_PROCESS)
+		snprintf(path, sizeof(path), "/v1/sample?scope=process&pid=%ld", (long)o->pid);
+	else
+		snprintf(path, sizeof(path), "/v1/sample?scope=%s", jpu_scope_to_string(o->scope));
+	install_signals();
+	while (!o->count || n < o->count) {
+		/* the first sample of a scope comes one daemon interval after it is asked for */
+		e = daemon_get(&c, "GET", path, &r, 15000000);
+		if (e == 1)
+			break;
+		if (e < 0) {
+			daemon_error(o, "cannot read a sample", e);
+			goto out;
+		}
+		if (r.status != 200) {
+			daemon_refused(o, "cannot read a sample", &r);
+			goto out;
+		}
+		/* the daemon samples at its own interval: a shorter one repeats
+		 * its sample, which is printed once */
+		if (jpu_dc_json_string(jpu_dc_json_get(r.body, "time"), when, sizeof(when)) < 0 ||
+		    strcmp(when, last) != 0) {
+			snprintf(last, sizeof(last), "%s", when);
+			if (o->json)
+				put_json_line(r.body);
+			else
+				print_daemon_view(o, r.body, tty, n);
+			if (fflush(stdout) != 0 || ferror(stdout)) {
+				fprintf(stderr, "jpu: cannot write to standard output: %s\n",
+				        strerror(errno));
+				goto out;
+			}
+			n++;
+			if (o->count && n >= o->count)
+				break;
+		}
+		if (!nap(o->interval_usec))
+			break;
+	}
+	ret = EXIT_SUCCESS;
+out:
+	jpu_dc_close(&c);
+	return ret;
+}
+
+/* Now in the daemon's "time" format (ISO 8601, ms, UTC): such strings
+ * order as the times they name. */
+static void iso_now(char *out, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	char s[32] = "";
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (gmtime_r(&ts.tv_sec, &tm))
+		strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, size, "%s.%03ldZ", s, ts.tv_nsec / 1000000);
+}
+
+/* The sample of `tag` in a GET /v1/tracked answer, or NULL. */
+static const char *tracked_sample(const char *body, const char *tag)
+{
+	const char *p = body;
+	char t[TAG_LEN];
+
+	while (*p == ' ' || *p == '\n')
+		p++;
+	if (*p++ != '[')
+		return NULL;
+	for (;;) {
+		while (*p == ' ' || *p == '\n' || *p == ',')
+			p++;
+		if (*p != '{')
+			return NULL;
+		if (jpu_dc_json_string(jpu_dc_json_get(p, "tag"), t, sizeof(t)) == 0 &&
+		    strcmp(t, tag) == 0) {
+			const char *s = jpu_dc_json_get(p, "sample");
+
+			return s && *s == '{' ? s : NULL;
+		}
+		p = jpu_dc_json_skip(p);
+		if (!p)
+			return NULL;
+	}
+}
+
+static void print_daemon_run(const struct cli *o, const char *sample, pid_t pid, int status,
+                             double elapsed)
+{
+	const char *en = sample ? jpu_dc_json_get(sample, "energy_j") : NULL;
+	const char *cpu = sample ? jpu_dc_json_get(sample, "cpu") : NULL;
+	const char *em = sample ? jpu_dc_json_get(sample, "emissions") : NULL;
+	double total = 0, part = 0, g = 0, intensity = 0;
+	char source[32] = "none", zone[64] = "";
+	const char *const parts[] = {"cpu", "dram", "gpu"};
+
+	if (cpu)
+		jpu_dc_json_string(jpu_dc_json_get(cpu, "source"), source, sizeof(source));
+	if (en)
+		jpu_dc_json_number(jpu_dc_json_get(en, "total"), &total);
+	if (o->json) {
+		printf("{\"command\":[");
+		for (char **a = o->command; *a; a++) {
+			if (a != o->command)
+				putchar(',');
+			json_escape(stdout, *a);
+		}
+		printf("],\"pid\":%ld,\"exit_status\":%d,", (long)pid, exit_code_of(status));
+		if (WIFSIGNALED(status))
+			printf("\"signal\":%d,", WTERMSIG(status));
+		printf("\"elapsed_s\":%.6f,\"daemon\":", elapsed);
+		json_escape(stdout, o->daemon);
+		if (en) {
+			const char *end = jpu_dc_json_skip(en);
+
+			printf(",\"energy_j\":");
+			put_json_inline(en, end ? (size_t)(end - en) : 0);
+			printf(",\"power_w\":%.6f,\"source\":", elapsed > 0 ? total / elapsed : 0.0);
+			json_escape(stdout, source);
+			printf(",\"estimated\":%s", strcmp(source, "estimate") == 0 ? "true" : "false");
+		}
+		if (sample) {
+			printf(",\"sample\":");
+			put_json_inline(sample, strlen(sample));
+		}
+		printf("}\n");
+		fflush(stdout);
+		return;
+	}
+	fprintf(stderr, "\n Energy stats for '");
+	for (char **a = o->command; *a; a++)
+		fprintf(stderr, "%s%s", a != o->command ? " " : "", *a);
+	fprintf(stderr, "' (pid %ld, ", (long)pid);
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "killed by signal %d):\n\n", WTERMSIG(status));
+	else
+		fprintf(stderr, "exit status %d):\n\n", exit_code_of(status));
+	if (!en) {
+		fprintf(stderr, "   no sample: the command ended before jpud could measure it\n");
+	} else {
+		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
+			if (jpu_dc_json_number(jpu_dc_json_get(en, parts[k]), &part) == 0)
+				fprintf(stderr, " %14.3f J  %s\n", part, parts[k]);
+		fprintf(stderr, " %14.3f J  total\n", total);
+		fprintf(stderr, " %14.3f W  average power\n", elapsed > 0 ? total / elapsed : 0.0);
+		fprintf(stderr, " %16s  source (jpud %s)%s\n", source, o->daemon,
+		        strcmp(source, "estimate") == 0
+		                ? ": ESTIMATED from CPU utilisation, not measured"
+		                : "");
+		if (em && jpu_dc_json_number(jpu_dc_json_get(em, "g"), &g) == 0) {
+			jpu_dc_json_number(jpu_dc_json_get(em, "intensity_g_per_kwh"), &intensity);
+			jpu_dc_json_string(jpu_dc_json_get(em, "zone"), zone, sizeof(zone));
+			fprintf(stderr, " %14.3f mg CO2e at %.1f g/kWh (%s)\n", g * 1000.0, intensity,
+			        zone);
+		}
+	}
+	fprintf(stderr, "\n %14.3f s  elapsed\n\n", elapsed);
+}
+
+static int cmd_run_daemon(struct cli *o)
+{
+	struct jpu_dc c;
+	struct jpu_dc_response r;
+	char path[160], tag[TAG_LEN], t_exit[40], when[40], *sample = NULL;
+	int go_fd = -1, err_fd = -1, status = 0, child_errno = 0, e;
+	pid_t pid;
+	double t0, elapsed;
+	ssize_t n;
+
+	if (jpu_dc_init(&c, o->daemon) < 0)
+		return daemon_error(o, "cannot connect", -ENAMETOOLONG);
+	install_signals();
+	pid = spawn_waiting(o->command, &go_fd, &err_fd);
+	if (pid < 0) {
+		fprintf(stderr, "jpu: cannot fork: %s\n", strerror((int)-pid));
+		return EXIT_FAILURE;
+	}
+	/* the tag is the daemon's handle on the command for this caller */
+	snprintf(tag, sizeof(tag), "jpu-run-%ld", (long)pid);
+	snprintf(path, sizeof(path), "/v1/track?pid=%ld&tag=%s", (long)pid, tag);
+	e = daemon_get(&c, "POST", path, &r, 5000000);
+	if (e != 0) {
+		if (e < 0)
+			daemon_error(o, "cannot track the command", e);
+		goto fail_child;
+	}
+	if (r.status != 201 && r.status != 200) {
+		daemon_refused(o, "cannot track the command", &r);
+		goto fail_child;
+	}
+	t0 = mono_sec();
+	if (write(go_fd, "g", 1) != 1) {
+		fprintf(stderr, "jpu: cannot start the command: %s\n", strerror(errno));
+		goto untrack;
+	}
+	close(go_fd);
+	go_fd = -1;
+	do
+		n = read(err_fd, &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(err_fd);
+	err_fd = -1;
+	if (n == (ssize_t)sizeof(child_errno)) {
+		fprintf(stderr, "jpu: cannot run '%s': %s\n", o->command[0], strerror(child_errno));
+		waitpid(pid, NULL, 0);
+		snprintf(path, sizeof(path), "/v1/track/%s", tag);
+		jpu_dc_request(&c, "DELETE", path, &r);
+		jpu_dc_close(&c);
+		return EXIT_NOEXEC;
+	}
+	e = wait_exit(pid);
+	elapsed = mono_sec() - t0;
+	if (e < 0)
+		fprintf(stderr, "jpu: waiting for the command: %s\n", strerror(-e));
+	/* the daemon's next tick after the exit, while the zombie still shows
+	 * its CPU times, holds the whole run */
+	iso_now(t_exit, sizeof(t_exit));
+	for (int tries = 0; tries < 60; tries++) {
+		const char *s;
+
+		e = daemon_get(&c, "GET", "/v1/tracked", &r, 2000000);
+		if (e < 0) {
+			daemon_error(o, "cannot read the command's sample", e);
+			break;
+		}
+		if (e == 0 && r.status != 200) {
+			daemon_refused(o, "cannot read the command's sample", &r);
+			break;
+		}
+		s = e == 0 ? tracked_sample(r.body, tag) : NULL;
+		if (s && jpu_dc_json_string(jpu_dc_json_get(s, "time"), when, sizeof(when)) == 0 &&
+		    strcmp(when, t_exit) > 0) {
+			const char *end = jpu_dc_json_skip(s);
+
+			free(sample);
+			sample = end ? strndup(s, (size_t)(end - s)) : NULL;
+			break;
+		}
+		if (s) {
+			const char *end = jpu_dc_json_skip(s);
+
+			free(sample); /* the latest so far, should no later one come */
+			sample = end ? strndup(s, (size_t)(end - s)) : NULL;
+		}
+		if (e == 1 || !nap(250000))
+			break;
+	}
+	snprintf(path, sizeof(path), "/v1/track/%s", tag);
+	if (jpu_dc_request(&c, "DELETE", path, &r) < 0)
+		fprintf(stderr, "jpu: could not untrack '%s' in jpud\n", tag);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	print_daemon_run(o, sample, pid, status, elapsed);
+	free(sample);
+	jpu_dc_close(&c);
+	return exit_code_of(status);
+
+untrack:
+	snprintf(path, sizeof(path), "/v1/track/%s", tag);
+	jpu_dc_request(&c, "DELETE", path, &r);
+fail_child:
+	if (go_fd >= 0)
+		close(go_fd);
+	if (err_fd >= 0)
+		close(err_fd);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	jpu_dc_close(&c);
+	return EXIT_FAILURE;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli o;
@@ -1229,5 +1672,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	if (r > 0)
 		return EXIT_SUCCESS;
+	if (o.daemon)
+		return o.run ? cmd_run_daemon(&o) : cmd_watch_daemon(&o);
 	return o.run ? cmd_run(&o) : cmd_watch(&o);
 }

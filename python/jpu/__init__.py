@@ -13,8 +13,18 @@ import os
 from typing import Any
 
 from . import _jpu
+from .daemon import DaemonClient, DaemonError
 
-__all__ = ["Engine", "Measurement", "measure", "SCOPES", "IDLE_POLICIES", "__version__"]
+__all__ = [
+    "Engine",
+    "DaemonClient",
+    "DaemonError",
+    "Measurement",
+    "measure",
+    "SCOPES",
+    "IDLE_POLICIES",
+    "__version__",
+]
 
 __version__ = _jpu.version()
 

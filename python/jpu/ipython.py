@@ -54,6 +54,8 @@ class EnergyMagics(Magics):
             print(f"%%energy: cannot measure: {exc}", file=sys.stderr)
             self.shell.run_cell(cell, store_history=False)
             return
+        if meter.fallback:
+            print(f"%%energy: {meter.fallback}", file=sys.stderr)
         try:
             self.shell.run_cell(cell, store_history=False)
         finally:

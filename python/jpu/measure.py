@@ -203,7 +203,12 @@ class Measurement:
     power_source: "rapl", "hwmon", "perf", "nvml" or "estimate".
     settings_origin: "server" when the carbon settings are the Jupyter server's (in a kernel it
         started), else "environment".
-    daemon_socket: the node daemon jpud's socket the server uses (JPU_DAEMON_SOCKET), or None.
+    daemon_socket: the node daemon jpud's socket (JPU_DAEMON_SOCKET, as the Jupyter server hands
+        it to its kernels), or None. When it is set the block is measured by jpud (the tree
+        is tracked under a tag for the block's length, with the daemon's sensors and carbon
+        settings: settings_origin "daemon"); when the daemon cannot be read, in this process,
+        with a message saying why. A block measured by jpud ends at the daemon's next
+        sample, up to one daemon interval (1 s) after it.
     messages: why a setting or sensor is not used (the engine's log lines included).
     """
 
@@ -225,14 +230,10 @@ class Measurement:
         )
         self.engine_options = engine_options_from_env(engine_options)
         self.daemon_socket = os.environ.get(ENV_DAEMON_SOCKET) or None
-        if self.daemon_socket:
-            # The Python client of jpud is not there yet: measure here with the server's
-            # settings, and say so, as the server does for its own samples.
-            self.messages.append(
-                f"the Jupyter server names the jpud socket {self.daemon_socket}, but reading "
-                "from jpud is not implemented yet in jpu.measure(); measuring in this process "
-                "with the server's settings"
-            )
+        # the DaemonClient while the block is measured through jpud, else None
+        self.daemon: Any = None
+        self.fallback: str | None = None  # why jpud was named but not read
+        self._tag = ""
         self.engine: Any = None
         self.energy_j: float | None = None
         self.energy_parts_j: dict | None = None
@@ -255,6 +256,36 @@ class Measurement:
     # ---- life cycle ------------------------------------------------------------------------
 
     def start(self) -> Measurement:
+        if self.daemon_socket and self._start_daemon():
+            return self
+        return self._start_engine()
+
+    def _start_daemon(self) -> bool:
+        """Track this process tree in jpud under a tag of its own: the block is then measured
+        with the node's sensors and carbon settings, as the server's top bar is. False, with
+        a message, when the daemon cannot be read (measuring here instead)."""
+        from .daemon import DaemonClient
+
+        global _tags
+        _tags += 1
+        self._tag = f"jpu-measure-{os.getpid()}-{_tags}"
+        client = DaemonClient(self.daemon_socket, wait=3.0)
+        try:
+            client.track(self.pid, self._tag)
+            self._t0 = time.monotonic()
+            first = client.tracked_sample(self._tag) or {}
+        except OSError as e:
+            client.close()
+            self.fallback = f"{e}; measuring in this process instead"
+            self.messages.append(self.fallback)
+            return False
+        self.daemon = client
+        self.settings_origin = "daemon"
+        self._e0 = dict(first.get("energy_j") or {})
+        self._g0 = (first.get("emissions") or {}).get("g") or 0.0
+        return True
+
+    def _start_engine(self) -> Measurement:
         from . import Engine
 
         self._capture = _Capture(self.messages)
@@ -290,7 +321,34 @@ class Measurement:
         if capture is not None:
             logging.getLogger("jpu").removeHandler(capture)
 
+    def _stop_daemon(self) -> Measurement:
+        client, self.daemon = self.daemon, None
+        self.duration_s = time.monotonic() - self._t0
+        end = time.time()
+        snap: dict = {}
+        try:
+            # jpud samples at its own interval (1 s or more): its next sample after the block
+            # holds the block's last CPU time; waited for up to three seconds
+            deadline = time.monotonic() + 3.0
+            while True:
+                snap = client.tracked_sample(self._tag) or {}
+                if _unix_time(snap.get("time")) > end or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+        except OSError as e:
+            self.messages.append(f"{e}: the block's last interval is not counted")
+        finally:
+            try:
+                client.untrack(self._tag)
+            except OSError:
+                pass
+            client.close()
+        self._finish(snap)
+        return self
+
     def stop(self) -> Measurement:
+        if self.daemon is not None:
+            return self._stop_daemon()
         engine, self.engine = self.engine, None
         if engine is None:
             return self
@@ -341,6 +399,8 @@ class Measurement:
         line = f"energy: {format_energy(self.energy_j)} in {self.duration_s:.3g} s ({power} avg"
         if self.power_estimated:
             line += ", estimated: no power sensor"
+        if self.settings_origin == "daemon":
+            line += f", {self.power_source or 'no source'} via jpud"
         line += ")"
         if self.co2_g is None or self.intensity_g_per_kwh is None:
             return line + " | CO2: no carbon intensity"
@@ -354,6 +414,20 @@ class Measurement:
 
     def __repr__(self) -> str:
         return f"<jpu.Measurement {self.summary()}>"
+
+
+_tags = 0  # tags made by this process, for unique ones
+
+
+def _unix_time(iso: Any) -> float:
+    """A sample's "time" (ISO 8601 UTC, as "2026-11-25T12:00:03.000Z") in Unix seconds."""
+    from datetime import datetime, timezone
+
+    try:
+        t = datetime.strptime(str(iso), "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return 0.0
+    return t.replace(tzinfo=timezone.utc).timestamp()
 
 
 def measure(
