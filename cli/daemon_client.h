@@ -16,12 +16,12 @@
 #define JPU_DC_MAX_HEAD     8192u
 
 struct jpu_dc_response {
-	int status;           /* 100-599 */
-	size_t head_len;      /* bytes of status line and headers, blank line included */
-	size_t body_len;      /* Content-Length */
-	long retry_after;     /* seconds; -1 = no Retry-After */
-	int close;            /* Connection: close */
-	const char *body;     /* points into the parsed buffer */
+	int status;       /* 100-599 */
+	size_t head_len;  /* bytes of status line and headers, blank line included */
+	size_t body_len;  /* Content-Length */
+	long retry_after; /* seconds; -1 = no Retry-After */
+	int close;        /* Connection: close */
+	const char *body; /* points into the parsed buffer */
 };
 
 /*

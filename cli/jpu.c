@@ -74,7 +74,7 @@ struct cli {
 	const char *state_file;
 	bool verbose;
 	struct carbon_opts carbon;
-	char **command; /* run: argv of the command, NULL-terminated */
+	char **command;          /* run: argv of the command, NULL-terminated */
 	const char *daemon;      /* jpud's socket: read samples from it; NULL = sensors here */
 	const char *daemon_from; /* "--daemon" or "JPU_DAEMON_SOCKET", for messages */
 	bool sensor_flag;        /* a flag that only an engine of its own takes was given */
@@ -358,7 +358,7 @@ static const char *const value_flags[] = {
         "--interval",   "--count",       "--scope",      "--pid",         "--uid",
         "--path.sysfs", "--path.procfs", "--nvml",       "--idle-policy", "--sensors",
         "--history",    "--state-file",  "--country",    "--intensity",   "--carbon-provider",
-        "--pue",        "--emaps-token", "--carbon-url",   "--daemon",
+        "--pue",        "--emaps-token", "--carbon-url", "--daemon",
 };
 
 enum {
@@ -1340,8 +1340,8 @@ static void print_daemon_view(const struct cli *o, const char *body, bool tty, u
 		jpu_dc_json_number(jpu_dc_json_get(cpu, "total"), &total);
 		jpu_dc_json_number(jpu_dc_json_get(cpu, "share"), &share);
 		jpu_dc_json_string(jpu_dc_json_get(cpu, "source"), source, sizeof(source));
-		printf("CPU     usage %9.3f W   share %5.1f %%   source %s%s\n", usage, share * 100.0,
-		       source,
+		printf("CPU     usage %9.3f W   share %5.1f %%   source %s%s\n", usage,
+		       share * 100.0, source,
 		       strcmp(source, "estimate") == 0 ? " (ESTIMATED, not measured)" : "");
 		printf("        total %9.3f W  (packages + DRAM)\n", total);
 	} else {
@@ -1506,9 +1506,11 @@ static void print_daemon_run(const struct cli *o, const char *sample, pid_t pid,
 
 			printf(",\"energy_j\":");
 			put_json_inline(en, end ? (size_t)(end - en) : 0);
-			printf(",\"power_w\":%.6f,\"source\":", elapsed > 0 ? total / elapsed : 0.0);
+			printf(",\"power_w\":%.6f,\"source\":",
+			       elapsed > 0 ? total / elapsed : 0.0);
 			json_escape(stdout, source);
-			printf(",\"estimated\":%s", strcmp(source, "estimate") == 0 ? "true" : "false");
+			printf(",\"estimated\":%s",
+			       strcmp(source, "estimate") == 0 ? "true" : "false");
 		}
 		if (sample) {
 			printf(",\"sample\":");
@@ -1541,8 +1543,8 @@ static void print_daemon_run(const struct cli *o, const char *sample, pid_t pid,
 		if (em && jpu_dc_json_number(jpu_dc_json_get(em, "g"), &g) == 0) {
 			jpu_dc_json_number(jpu_dc_json_get(em, "intensity_g_per_kwh"), &intensity);
 			jpu_dc_json_string(jpu_dc_json_get(em, "zone"), zone, sizeof(zone));
-			fprintf(stderr, " %14.3f mg CO2e at %.1f g/kWh (%s)\n", g * 1000.0, intensity,
-			        zone);
+			fprintf(stderr, " %14.3f mg CO2e at %.1f g/kWh (%s)\n", g * 1000.0,
+			        intensity, zone);
 		}
 	}
 	fprintf(stderr, "\n %14.3f s  elapsed\n\n", elapsed);
