@@ -196,7 +196,7 @@ def test_sensor_flags_conflict(tmp_path, binaries):
         text=True,
         timeout=10,
     )
-    assert r.returncode == 2 and "--daemon" in r.stderr
+    assert r.returncode == 2 and "--daemon" in r.stderr and "do not apply" in r.stderr
 
 
 def test_python_client(node):
