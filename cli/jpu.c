@@ -1521,8 +1521,16 @@ static void print_daemon_run(const struct cli *o, const char *sample, pid_t pid,
 		return;
 	}
 	fprintf(stderr, "\n Energy stats for '");
-	for (char **a = o->command; *a; a++)
-		fprintf(stderr, "%s%s", a != o->command ? " " : "", *a);
+	for (char **a = o->command; *a; a++) {
+		if (a != o->command)
+			fputc(' ', stderr);
+		/* one line per summary, as without the daemon */
+		for (const char *c = *a; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				fprintf(stderr, "\\x%02x", (unsigned)(unsigned char)*c);
+			else
+				fputc(*c, stderr);
+	}
 	fprintf(stderr, "' (pid %ld, ", (long)pid);
 	if (WIFSIGNALED(status))
 		fprintf(stderr, "killed by signal %d):\n\n", WTERMSIG(status));
