@@ -114,14 +114,14 @@ static int engine_add(struct jpud_scopes *s, jpu_engine *e, const struct entry *
 		/* Kepler's names where the path tells them: a pod's uid and a
 		 * container's id (the pod's name and namespace live in the
 		 * API server, not in the cgroup path) */
-		sp.labels[nl][0] = "kind";
+		sp.labels[nl][0] = "cgroup_kind"; /* "kind" is the series' own */
 		sp.labels[nl++][1] = jpu_cgroup_kind_name(en->unit.kind);
 		if (en->unit.pod[0]) {
 			sp.labels[nl][0] = "pod_uid";
 			sp.labels[nl++][1] = en->unit.pod;
 		}
 		if (en->unit.id[0]) {
-			sp.labels[nl][0] = en->unit.kind == JPU_CGROUP_SLURM     ? "job"
+			sp.labels[nl][0] = en->unit.kind == JPU_CGROUP_SLURM     ? "slurm_job"
 			                   : en->unit.kind == JPU_CGROUP_MACHINE ? "machine"
 			                                                         : "container_id";
 			sp.labels[nl++][1] = en->unit.id;
