@@ -80,4 +80,33 @@ static inline int check_summary(void)
 	return check_failed ? 1 : 0;
 }
 
+/* meson's exit status for a test that did not run: reported as SKIP, never
+ * as a pass */
+#define CHECK_SKIP 77
+
+/* A part that cannot run here says why and returns CHECK_SKIP. */
+static inline int check_skip(const char *why)
+{
+	printf("SKIP: %s\n", why);
+	return CHECK_SKIP;
+}
+
+/* The end of a binary that ran one part (a meson test of its own): SKIP only
+ * when the part did not run and nothing before it failed. */
+static inline int check_part_end(int part)
+{
+	if (part == CHECK_SKIP && !check_failed) {
+		printf("%u passed, skipped\n", check_passed);
+		return CHECK_SKIP;
+	}
+	return check_summary();
+}
+
+/* An argument no part of the binary knows */
+static inline int check_bad_part(const char *arg)
+{
+	fprintf(stderr, "unknown test part %s\n", arg);
+	return 2;
+}
+
 #endif

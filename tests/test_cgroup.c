@@ -580,17 +580,18 @@ static void test_user_slices(void)
 
 /* ---- the live machine ------------------------------------------------------- */
 
-static void test_live_self(void)
+/* meson: cgroup_live_self; SKIP where the kernel has no cgroup files */
+static int test_live_self(void)
 {
 	struct jpu_cgroup_files f = JPU_CGROUP_FILES_INIT;
 	struct jpu_cgroup_of *of = malloc(sizeof *of);
 	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int sys = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	uint64_t a = 0, b = 0;
-	int r;
+	int r, ret = 0;
 
 	if (!of || proc < 0 || sys < 0 || faccessat(proc, "self/cgroup", R_OK, 0) < 0) {
-		printf("skip: live /proc/self/cgroup: not on this kernel\n");
+		ret = check_skip("live /proc/self/cgroup: not on this kernel");
 		goto out;
 	}
 	/* the kernel's own file parses, and names where this test runs */
@@ -601,7 +602,8 @@ static void test_live_self(void)
 	CHECK_EQ_INT(jpu_cgroup_of_pid(proc, 0, of), -EINVAL);
 	r = jpu_cgroup_open_pid(sys, &of->paths, false, &f);
 	if (r < 0) {
-		printf("skip: live cgroup CPU time: %s\n", strerror(-r));
+		printf("live cgroup CPU time: %s\n", strerror(-r));
+		ret = check_skip("live cgroup CPU time: cannot open this process's cgroup files");
 		goto out;
 	}
 	/* CPU time of our own cgroup grows while we spin */
@@ -619,13 +621,15 @@ out:
 	if (sys >= 0)
 		close(sys);
 	free(of);
+	return ret;
 }
 
 /* A container-like process: a cgroup made as kubelet's cgroupfs driver
  * makes them, in the first writable cpuacct hierarchy, a child moved into
  * it; its unit, pod, container id and CPU time are what the node daemon
- * would serve. Root only; the cgroup is removed at the end. */
-static void test_live_container(void)
+ * would serve. Root only; the cgroup is removed at the end. meson:
+ * cgroup_live_container; SKIP where it cannot be made. */
+static int test_live_container(void)
 {
 	static const char *const roots[] = {"/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpuacct",
 	                                    "/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
@@ -636,11 +640,11 @@ static void test_live_container(void)
 	int proc = -1, sys = -1, status, fd;
 	uint64_t a = 0, b = 0;
 	pid_t child = -1;
+	int ret = 0;
 
 	if (!of || geteuid() != 0) {
-		printf("skip: live container cgroup: needs root\n");
 		free(of);
-		return;
+		return check_skip("live container cgroup: needs root");
 	}
 	for (size_t i = 0; i < JPU_ARRAY_SIZE(roots) && !root; i++) {
 		snprintf(path, sizeof path, "%s/cgroup.procs", roots[i]);
@@ -648,9 +652,8 @@ static void test_live_container(void)
 			root = roots[i];
 	}
 	if (!root) {
-		printf("skip: live container cgroup: no writable cgroup hierarchy\n");
 		free(of);
-		return;
+		return check_skip("live container cgroup: no writable cgroup hierarchy");
 	}
 	snprintf(base, sizeof base, "%s/kubepods-jpu-test-%d", root, (int)getpid());
 	/* under a parent of its own, so that a kubepods tree of the host is
@@ -666,7 +669,8 @@ static void test_live_container(void)
 			*s = '/';
 		}
 		if (mkdir(mk, 0755) < 0 && errno != EEXIST) {
-			printf("skip: live container cgroup: mkdir %s: %s\n", mk, strerror(errno));
+			printf("live container cgroup: mkdir %s: %s\n", mk, strerror(errno));
+			ret = check_skip("live container cgroup: cannot make a cgroup");
 			goto out;
 		}
 	}
@@ -679,7 +683,8 @@ static void test_live_container(void)
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	snprintf(buf, sizeof buf, "%d\n", (int)child);
 	if (fd < 0 || write(fd, buf, strlen(buf)) < 0) {
-		printf("skip: live container cgroup: cannot move a process into %s\n", cg);
+		printf("live container cgroup: cannot move a process into %s\n", cg);
+		ret = check_skip("live container cgroup: cannot move a process into it");
 		if (fd >= 0)
 			close(fd);
 		goto out;
@@ -721,17 +726,24 @@ out:
 	if (sys >= 0)
 		close(sys);
 	free(of);
+	return ret;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* the live machine: tests of their own (meson: cgroup_live_self,
+	 * cgroup_live_container) */
+	if (argc > 1 && strcmp(argv[1], "--live-self") == 0)
+		return check_part_end(test_live_self());
+	if (argc > 1 && strcmp(argv[1], "--live-container") == 0)
+		return check_part_end(test_live_container());
+	if (argc > 1)
+		return check_bad_part(argv[1]);
 	test_fixtures();
 	test_parse_fields();
 	test_parse_refusals();
 	test_names();
 	test_open_pid();
 	test_user_slices();
-	test_live_self();
-	test_live_container();
 	return check_summary();
 }

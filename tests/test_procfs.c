@@ -909,8 +909,9 @@ out:
 
 /* A uid's processes summed from the real /proc (no user slice for this
  * uid here): a process of that uid burns 200 ms; then it is killed and
- * reaped by us (another uid): its time stays in the sum. */
-static void live_user(void)
+ * reaped by us (another uid): its time stays in the sum. meson:
+ * procfs_live_user; SKIP where the test cannot setuid. */
+static int live_user(void)
 {
 	const uid_t uid = 4244;
 	struct jpu_proctab *t = NULL;
@@ -922,9 +923,8 @@ static void live_user(void)
 	char c;
 
 	if (getuid() != 0) {
-		printf("live user: skipped (needs root to setuid)\n");
 		close(fd);
-		return;
+		return check_skip("live user: needs root to setuid");
 	}
 	CHECK_EQ_INT(jpu_proctab_new(fd, -1, NULL, &t), 0);
 	if (!t || pipe2(go, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0)
@@ -975,6 +975,7 @@ out:
 	jpu_user_free(u);
 	jpu_proctab_free(t);
 	close(fd);
+	return 0;
 }
 
 static void test_live(void)
@@ -990,11 +991,14 @@ static void test_live(void)
 	close(fd);
 	live(true);
 	live(false);
-	live_user();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* a process of another uid is a test of its own (meson: procfs_live_user) */
+	if (argc > 1)
+		return strcmp(argv[1], "--live-user") == 0 ? check_part_end(live_user())
+		                                           : check_bad_part(argv[1]);
 	test_parse_pid_stat();
 	test_host_cpu();
 	test_fixture_tree();

@@ -360,8 +360,9 @@ static void test_cgroups_conservation(void)
 }
 
 /* One USER scope per uid and a PROCESS scope, on the fixture /proc (no
- * per-user cgroup: the per-process sum). */
-static void test_users_and_process(void)
+ * per-user cgroup: the per-process sum). meson: scopes_other_uids; SKIP
+ * where the fixture processes cannot be given other uids. */
+static int test_users_and_process(void)
 {
 	struct world w;
 	struct wproc a = {100, 1, 0, 128, 1000}, a1 = {101, 100, 0, 128, 1000},
@@ -371,11 +372,8 @@ static void test_users_and_process(void)
 	jpu_summary ua = {.sz = sizeof ua}, ub = {.sz = sizeof ub}, pa = {.sz = sizeof pa};
 	char *j;
 
-	if (geteuid() != 0) {
-		fprintf(stderr,
-		        "not root: fixture processes cannot belong to other uids: skipped\n");
-		return;
-	}
+	if (geteuid() != 0)
+		return check_skip("not root: fixture processes cannot belong to other uids");
 	w_init(&w);
 	w_domains(&w, two_parts_t0);
 	w_proc(&w, &a);
@@ -423,6 +421,7 @@ static void test_users_and_process(void)
 	free(j);
 	jpu_engine_free(e);
 	w_fini(&w);
+	return 0;
 }
 
 /* A scope's totals cross a restart under its key; a removed key's fold
@@ -609,7 +608,7 @@ static pid_t spin_in(const char *procs_file)
  * /proc/PID/cgroup names it: the scope sees its CPU time (about one core
  * for 0.5 s), the engine the same machine; once the cgroup is removed the
  * scope is not alive. */
-static void real_cgroup(const char *mount)
+static int real_cgroup(const char *mount)
 {
 	char dir[256], procs[300], cgpath[64], *j;
 	jpu_engine_opts o = {.sz = sizeof o};
@@ -622,8 +621,8 @@ static void real_cgroup(const char *mount)
 	snprintf(cgpath, sizeof cgpath, "/jpu-test-scopes-%d", (int)getpid());
 	snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s%s", mount, cgpath);
 	if (mkdir(dir, 0755) < 0) {
-		fprintf(stderr, "%s: cannot make a cgroup (%s): skipped\n", dir, strerror(errno));
-		return;
+		fprintf(stderr, "%s: cannot make a cgroup (%s)\n", dir, strerror(errno));
+		return check_skip("cannot make a cgroup under this hierarchy");
 	}
 	snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
 	child = spin_in(procs);
@@ -651,24 +650,25 @@ static void real_cgroup(const char *mount)
 	CHECK(strstr(j, "\"alive\":false") != NULL);
 	free(j);
 	jpu_engine_free(e);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	/* the real cgroups are a test of their own (meson: scopes_real_cgroups),
-	 * skipped in meson's terms where it cannot run */
-	if (argc > 1 && strcmp(argv[1], "--real-cgroups") == 0) {
-		if (geteuid() != 0) {
-			fprintf(stderr, "not root: cannot make cgroups: skipped\n");
-			return 77;
-		}
-		real_cgroup("cpuacct");
-		real_cgroup("unified");
-		return check_summary();
+	/* parts that need root or a cgroup hierarchy are tests of their own
+	 * (meson: scopes_real_cgroup_*, scopes_other_uids) */
+	if (argc > 2 && strcmp(argv[1], "--real-cgroup") == 0 &&
+	    (strcmp(argv[2], "cpuacct") == 0 || strcmp(argv[2], "unified") == 0)) {
+		if (geteuid() != 0)
+			return check_part_end(check_skip("not root: cannot make cgroups"));
+		return check_part_end(real_cgroup(argv[2]));
 	}
+	if (argc > 1 && strcmp(argv[1], "--other-uids") == 0)
+		return check_part_end(test_users_and_process());
+	if (argc > 1)
+		return check_bad_part(argv[1]);
 	test_errors();
 	test_cgroups_conservation();
-	test_users_and_process();
 	test_state_restart();
 	test_prometheus();
 	test_while_sampling();
