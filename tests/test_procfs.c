@@ -996,15 +996,24 @@ static void test_live(void)
 int main(int argc, char **argv)
 {
 	/* a process of another uid is a test of its own (meson: procfs_live_user) */
+	if (argc > 1 && strcmp(argv[1], "--live-user") == 0)
+		return check_part_end(live_user());
+	/* fixture processes of other uids: a test of their own (meson:
+	 * procfs_fixture_uids) */
+	if (argc > 1 && strcmp(argv[1], "--fixture-uids") == 0) {
+		if (geteuid() != 0)
+			return check_part_end(check_skip(
+			        "not root: fixture processes cannot belong to other uids"));
+		test_user_procfs();
+		test_user_lazy();
+		return check_summary();
+	}
 	if (argc > 1)
-		return strcmp(argv[1], "--live-user") == 0 ? check_part_end(live_user())
-		                                           : check_bad_part(argv[1]);
+		return check_bad_part(argv[1]);
 	test_parse_pid_stat();
 	test_host_cpu();
 	test_fixture_tree();
 	test_tree_story();
-	test_user_procfs();
-	test_user_lazy();
 	test_user_cgroup();
 	test_live();
 	return check_summary();
