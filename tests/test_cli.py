@@ -3,9 +3,8 @@
 
 The binary is $JPU_BIN, else cli/jpu in $JPU_BUILD_DIR, else build/cli/jpu under
 the repository root. A
-missing binary fails every test (it is not a reason to skip). Tests that need
-a fixture tree made by the sensor work skip, with the reason, only while that
-tree is absent.
+missing binary fails every test (it is not a reason to skip), and so does a
+missing committed fixture tree under tests/fixtures.
 """
 
 import fcntl
@@ -274,8 +273,7 @@ class Bumper:
 
 def test_fixture_root(jpu, tmp_path):
     src = FIXTURES / "intel-2s-dram" / "sys"
-    if not src.is_dir():
-        pytest.skip(f"fixture {src} not there yet")
+    assert src.is_dir(), f"committed fixture {src} is missing"
     sysfs = tmp_path / "sys"
     shutil.copytree(src, sysfs, symlinks=True)
     # two packages at 10 W, two DRAM zones at 2 W; core is inside the package
@@ -315,8 +313,7 @@ def test_roots_and_nvml_from_the_environment(jpu, tmp_path):
     """In a Jupyter server's terminal, JPU_SYSFS, JPU_PROCFS and JPU_NVML (handed over by the
     server) choose what jpu reads; the command line still wins."""
     src = FIXTURES / "intel-2s-dram" / "sys"
-    if not src.is_dir():
-        pytest.skip(f"fixture {src} not there yet")
+    assert src.is_dir(), f"committed fixture {src} is missing"
     sysfs = tmp_path / "sys"
     shutil.copytree(src, sysfs, symlinks=True)
     env = dict(os.environ, JPU_SYSFS=str(sysfs), JPU_PROCFS="/proc", JPU_NVML="")

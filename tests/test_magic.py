@@ -56,8 +56,8 @@ class TickingRapl:
 
 @pytest.fixture
 def rapl(tmp_path):
-    if not os.path.isdir(RAPL):
-        pytest.skip("fixture tree intel-2s-dram is missing")
+    # a committed fixture: its absence is a failure, never a skip
+    assert os.path.isdir(RAPL), f"committed fixture tree {RAPL} is missing"
     tree = TickingRapl(str(tmp_path / "sys"))
     yield tree
     tree.stop.set()
