@@ -14,27 +14,22 @@ pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures"
-PROVIDER_RESPONSES = [
-    REPO / "tests" / "fixtures" / "provider-responses",
-    REPO.parent / "shared" / "data" / "provider-responses",
-    Path("/work/shared/data/provider-responses"),
-]
+PROVIDER_RESPONSES = FIXTURES / "provider-responses"
 
 API = "api/metrics/v1/power_usage"
 
 
 def sysfs_fixture(scenario: str) -> str:
     path = FIXTURES / scenario / "sys"
-    if not path.is_dir():
-        pytest.skip(f"fixture tree {path} is missing")
+    # committed fixtures: a missing one is a failure, never a skip
+    assert path.is_dir(), f"committed fixture tree {path} is missing"
     return str(path)
 
 
 def provider_response(name: str) -> Path:
-    for folder in PROVIDER_RESPONSES:
-        if (folder / name).is_file():
-            return folder / name
-    pytest.skip(f"provider response {name} not found")
+    path = PROVIDER_RESPONSES / name
+    assert path.is_file(), f"committed provider response {path} is missing"
+    return path
 
 
 @pytest.fixture
