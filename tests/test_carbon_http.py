@@ -3,7 +3,10 @@
 against tests/replay_server.py replaying fixtures/provider-responses.
 
 The probe is found through $JPU_CARBON_PROBE (set by `meson test`), else
-$JPU_BUILD_DIR/carbon_probe, else build*/tests/carbon_probe.
+$JPU_BUILD_DIR/tests/carbon_probe (or $JPU_BUILD_DIR/carbon_probe), else
+build*/tests/carbon_probe. Without a probe, or with one built without the
+providers, the tests skip, except where $CI is set: CI builds with
+-Dcarbon=enabled, so there it is a failure.
 """
 
 import errno
@@ -27,10 +30,19 @@ EMAPS_V3 = "/v3/carbon-intensity/latest"  # legacy: only where v4 refuses
 TOKEN = "test-token-4f9c2a"
 
 
+def unavailable(reason):
+    """Skip, or in CI fail: there the providers are built (-Dcarbon=enabled), so a
+    probe that is missing or has no live providers is a broken build."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{reason} (CI is set: the carbon providers must be built and tested)")
+    pytest.skip(reason)
+
+
 def find_probe():
     cand = [os.environ.get("JPU_CARBON_PROBE")]
     if os.environ.get("JPU_BUILD_DIR"):
-        cand.append(os.path.join(os.environ["JPU_BUILD_DIR"], "carbon_probe"))
+        build = os.environ["JPU_BUILD_DIR"]
+        cand += [os.path.join(build, "tests", "carbon_probe"), os.path.join(build, "carbon_probe")]
     cand += sorted(
         glob.glob(os.path.join(HERE, "..", "build*", "tests", "carbon_probe")),
         key=os.path.getmtime,
@@ -42,9 +54,9 @@ def find_probe():
                 subprocess.run([c, "--features"], capture_output=True, text=True, check=True).stdout
             )
             if not feat["net"]:
-                pytest.skip("built without libcurl/jansson: no live providers to test")
+                unavailable(f"{c} built without libcurl/jansson: no live providers to test")
             return c
-    pytest.skip("carbon_probe not built: run `ninja -C BUILD` or set JPU_CARBON_PROBE")
+    unavailable("carbon_probe not built: run `ninja -C BUILD` or set JPU_CARBON_PROBE")
 
 
 @pytest.fixture
