@@ -148,6 +148,11 @@ def status_kb(pid):
         k, _, v = line.partition(":")
         if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem", "Threads"):
             out[k] = int(v.split()[0])
+    # proportional: a shared library's pages divided among the processes
+    # that map them, the fair share of RssFile
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            out["Pss"] = int(line.split()[1])
     return out
 
 
@@ -247,6 +252,18 @@ def main():
     ap.add_argument("--rss-users", type=int, default=100)
     ap.add_argument("--cpu-procs", type=int, default=1000)
     ap.add_argument("--cpu-users", type=int, default=50)
+    ap.add_argument(
+        "--rss-settle",
+        type=int,
+        default=3,
+        help="seconds between the user series appearing and the RSS reading "
+        "(the --history rings, 300 samples by default, fill one a tick)",
+    )
+    ap.add_argument(
+        "--parts",
+        default="load,rss,cpu",
+        help="comma-separated subset of load,rss,cpu (e.g. rss alone for another build)",
+    )
     a = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: the sleepers setuid to other uids")
@@ -263,143 +280,152 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="bench_jpud."))
     os.chmod(tmp, 0o755)
     res = {}
+    parts = a.parts.split(",")
     try:
         with Machine(tmp) as m:
-            # 1. load: wrk over TCP, the C client over the socket
-            port = free_port()
-            d = start_jpud(jpud, make_rundir(tmp, "load"), m, port)
-            try:
-                time.sleep(2)
-                res["wrk_base"] = run_wrk(port, "/healthz", a.seconds, a.connections)
-                res["wrk"] = run_wrk(port, "/metrics", a.seconds, a.connections)
-                res["sock_base"] = run_client(
-                    client, d.socket, "/healthz", a.seconds, a.connections
+            for part in parts:
+                port = free_port()
+                d = start_jpud(
+                    jpud, make_rundir(tmp, part), m, port, discover="10" if part == "cpu" else "1"
                 )
-                for scope in ("system", "user"):
-                    res[f"sock_{scope}"] = run_client(
-                        client, d.socket, f"/v1/sample?scope={scope}", a.seconds, a.connections
-                    )
-                res["load_status"] = status_kb(d.proc.pid)
-            finally:
-                d.stop()
-
-            # 2. RSS of a fresh jpud, before and with the sleepers
-            port = free_port()
-            d = start_jpud(jpud, make_rundir(tmp, "rss"), m, port)
-            try:
-                time.sleep(3)
-                res["rss_base"] = status_kb(d.proc.pid)
-                res["rss_base_users"] = f"0/{len(user_series(port))}"
-                t0 = time.monotonic()
-                with Sleepers(spawner, a.rss_procs, a.rss_users) as s:
-                    res["rss_spawn_s"] = time.monotonic() - t0
-                    res["rss_users"], res["rss_wait_s"] = wait_users(port, s.uids, 120)
-                    time.sleep(3)  # a few ticks of every scope
-                    res["rss"] = status_kb(d.proc.pid)
-            finally:
-                d.stop()
-
-            # 3. CPU at --interval 1, without and then with the sleepers
-            port = free_port()
-            d = start_jpud(jpud, make_rundir(tmp, "cpu"), m, port, discover="10")
-            try:
-                time.sleep(3)
-                res["cpu_base"] = cpu_pct(d.proc.pid, a.cpu_seconds)
-                with Sleepers(spawner, a.cpu_procs, a.cpu_users) as s:
-                    res["cpu_users"], _ = wait_users(port, s.uids, 60)
-                    res["cpu"] = cpu_pct(d.proc.pid, a.cpu_seconds)
-                    res["cpu_status"] = status_kb(d.proc.pid)
-            finally:
-                d.stop()
+                try:
+                    PARTS[part](a, res, d, port, client, spawner)
+                finally:
+                    d.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    report(a, res)
+    report(a, res, parts)
 
 
-def report(a, r):
-    nproc = os.cpu_count()
-    print(f"bench_jpud: {nproc} CPUs, load {os.getloadavg()[0]:.2f} (1-min) at the end")
-    print()
-    print(
-        f"{'load':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'non2xx':>8}"
-        f"{'rps/base':>10}"
-    )
-    rows = [
-        ("wrk /healthz (base)", r["wrk_base"], r["wrk_base"]["errors"], r["wrk_base"]["non2xx"]),
-        ("wrk /metrics", r["wrk"], r["wrk"]["errors"], r["wrk"]["non2xx"]),
-        (
-            "socket /healthz (base)",
-            r["sock_base"],
-            r["sock_base"]["errors"],
-            r["sock_base"]["non200"],
-        ),
-        (
-            "socket sample system",
-            r["sock_system"],
-            r["sock_system"]["errors"],
-            r["sock_system"]["non200"],
-        ),
-        ("socket sample user", r["sock_user"], r["sock_user"]["errors"], r["sock_user"]["non200"]),
-    ]
-    for name, x, err, bad in rows:
-        base = r["wrk_base"] if name.startswith("wrk") else r["sock_base"]
-        print(
-            f"{name:<28}{x['rps']:>10.0f}{x['p50_ms']:>9.3f}{x['p99_ms']:>9.3f}"
-            f"{err:>8}{bad:>8}{ratio(x['rps'], base['rps']):>10}"
+def part_load(a, res, d, port, client, spawner):
+    """wrk over TCP, the C client over the socket."""
+    time.sleep(2)
+    res["wrk_base"] = run_wrk(port, "/healthz", a.seconds, a.connections)
+    res["wrk"] = run_wrk(port, "/metrics", a.seconds, a.connections)
+    res["sock_base"] = run_client(client, d.socket, "/healthz", a.seconds, a.connections)
+    for scope in ("system", "user"):
+        res[f"sock_{scope}"] = run_client(
+            client, d.socket, f"/v1/sample?scope={scope}", a.seconds, a.connections
         )
-    for k in ("wrk_base", "wrk", "sock_base", "sock_system", "sock_user"):
-        print(f"  $ {r[k]['cmd']}")
-    ls = r["load_status"]
+    res["load_status"] = status_kb(d.proc.pid)
+
+
+def part_rss(a, res, d, port, client, spawner):
+    """A fresh jpud, before and with the sleepers."""
+    time.sleep(3)
+    res["rss_base"] = status_kb(d.proc.pid)
+    res["rss_base_users"] = f"0/{len(user_series(port))}"
+    t0 = time.monotonic()
+    with Sleepers(spawner, a.rss_procs, a.rss_users) as s:
+        res["rss_spawn_s"] = time.monotonic() - t0
+        res["rss_users"], res["rss_wait_s"] = wait_users(port, s.uids, 120)
+        time.sleep(a.rss_settle)  # ticks of every scope (--history rings fill)
+        res["rss"] = status_kb(d.proc.pid)
+
+
+def part_cpu(a, res, d, port, client, spawner):
+    """At --interval 1 (discovery at its default), without then with the
+    sleepers."""
+    time.sleep(3)
+    res["cpu_base"] = cpu_pct(d.proc.pid, a.cpu_seconds)
+    with Sleepers(spawner, a.cpu_procs, a.cpu_users) as s:
+        res["cpu_users"], _ = wait_users(port, s.uids, 60)
+        res["cpu"] = cpu_pct(d.proc.pid, a.cpu_seconds)
+
+
+PARTS = {"load": part_load, "rss": part_rss, "cpu": part_cpu}
+
+
+def report(a, r, parts):
     print(
-        f"  jpud after the load: VmRSS {ls['VmRSS']} kB, VmHWM {ls['VmHWM']} kB, "
-        f"threads {ls['Threads']}"
+        f"bench_jpud: {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.2f} "
+        f"at the end; parts {','.join(parts)}"
     )
+    verdicts = []
+    if "load" in parts:
+        print()
+        print(
+            f"{'load':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
+            f"{'non2xx':>8}{'rps/base':>10}"
+        )
+        for name, k, base in (
+            ("wrk /healthz (base)", "wrk_base", "wrk_base"),
+            ("wrk /metrics", "wrk", "wrk_base"),
+            ("socket /healthz (base)", "sock_base", "sock_base"),
+            ("socket sample system", "sock_system", "sock_base"),
+            ("socket sample user", "sock_user", "sock_base"),
+        ):
+            x = r[k]
+            bad = x.get("non2xx", x.get("non200"))
+            print(
+                f"{name:<28}{x['rps']:>10.0f}{x['p50_ms']:>9.3f}{x['p99_ms']:>9.3f}"
+                f"{x.get('max_ms', float('nan')):>9.3f}{x['errors']:>8}{bad:>8}"
+                f"{ratio(x['rps'], r[base]['rps']):>10}"
+            )
+        for k in ("wrk_base", "wrk", "sock_base", "sock_system", "sock_user"):
+            print(f"  $ {r[k]['cmd']}")
+        ls = r["load_status"]
+        print(
+            f"  jpud after the load: VmRSS {ls['VmRSS']} kB, VmHWM {ls['VmHWM']} kB, "
+            f"threads {ls['Threads']}"
+        )
+        w = r["wrk"]
+        ok = w["p99_ms"] <= P99_MS and w["errors"] + w["non2xx"] == 0
+        verdicts.append(
+            f"p99 <= {P99_MS:g} ms, no errors, wrk /metrics: {'PASS' if ok else 'FAIL'} "
+            f"(p99 {w['p99_ms']:.3f} ms, {w['errors']} socket errors, {w['non2xx']} non-2xx)"
+        )
+        p99 = max(r[k]["p99_ms"] for k in ("sock_system", "sock_user"))
+        errs = sum(r[k]["errors_all"] for k in ("sock_system", "sock_user"))
+        ok = p99 <= P99_MS and errs == 0
+        verdicts.append(
+            f"p99 <= {P99_MS:g} ms, no errors, socket /v1/sample: {'PASS' if ok else 'FAIL'} "
+            f"(worst p99 {p99:.3f} ms, {errs} errors/non-200)"
+        )
+    if "rss" in parts:
+        print()
+        print(
+            f"{'rss (kB)':<28}{'VmRSS':>8}{'VmHWM':>8}{'RssAnon':>8}{'RssFile':>8}{'Pss':>8}"
+            f"{'uids ours/all':>15}"
+        )
+        b, x = r["rss_base"], r["rss"]
+        label = f"{a.rss_procs} procs/{a.rss_users} uids"
+        for name, y, u in (
+            ("no extra processes (base)", b, r["rss_base_users"]),
+            (label, x, r["rss_users"]),
+        ):
+            print(
+                f"{name:<28}{y['VmRSS']:>8}{y['VmHWM']:>8}{y['RssAnon']:>8}{y['RssFile']:>8}"
+                f"{y['Pss']:>8}{u:>15}"
+            )
+        print(
+            f"  ratio VmRSS {ratio(x['VmRSS'], b['VmRSS'])}, "
+            f"RssAnon {ratio(x['RssAnon'], b['RssAnon'])}; sleepers up in "
+            f"{r['rss_spawn_s']:.1f} s, user series {r['rss_wait_s']:.1f} s later, read "
+            f"{a.rss_settle} s after that"
+        )
+        ok = x["VmRSS"] <= RSS_KB
+        verdicts.append(
+            f"RSS <= 8 MB: {'PASS' if ok else 'FAIL'} (VmRSS {x['VmRSS'] / 1024:.1f} MiB = "
+            f"RssAnon {x['RssAnon'] / 1024:.1f} MiB + RssFile {x['RssFile'] / 1024:.1f} MiB "
+            f"(binary and shared libraries) + RssShmem {x['RssShmem'] / 1024:.1f} MiB; "
+            f"Pss {x['Pss'] / 1024:.1f} MiB; VmHWM {x['VmHWM'] / 1024:.1f} MiB)"
+        )
+    if "cpu" in parts:
+        print()
+        print(f"cpu at --interval 1 (% of one core over {a.cpu_seconds} s)")
+        print(f"  no extra processes (base)   {r['cpu_base']:.2f} %")
+        print(
+            f"  {a.cpu_procs} procs/{a.cpu_users} uids{'':<7}{r['cpu']:.2f} %"
+            f"  ({ratio(r['cpu'], r['cpu_base'])}; {r['cpu_users']} uid series ours/all)"
+        )
+        ok = r["cpu"] <= CPU_PCT
+        verdicts.append(
+            f"CPU <= {CPU_PCT:g} % of a core: {'PASS' if ok else 'FAIL'} ({r['cpu']:.2f} %)"
+        )
     print()
-    print(
-        f"{'rss (kB)':<28}{'VmRSS':>9}{'VmHWM':>9}{'RssAnon':>9}{'RssFile':>9}{'uids ours/all':>15}"
-    )
-    b, x = r["rss_base"], r["rss"]
-    print(
-        f"{'no extra processes (base)':<28}{b['VmRSS']:>9}{b['VmHWM']:>9}{b['RssAnon']:>9}"
-        f"{b['RssFile']:>9}{r['rss_base_users']:>15}"
-    )
-    label = f"{a.rss_procs} procs/{a.rss_users} uids"
-    print(
-        f"{label:<28}{x['VmRSS']:>9}{x['VmHWM']:>9}{x['RssAnon']:>9}{x['RssFile']:>9}{r['rss_users']:>15}"
-    )
-    print(
-        f"  ratio VmRSS {ratio(x['VmRSS'], b['VmRSS'])}, "
-        f"RssAnon {ratio(x['RssAnon'], b['RssAnon'])}; "
-        f"sleepers up in {r['rss_spawn_s']:.1f} s, user series in {r['rss_wait_s']:.1f} s more"
-    )
-    print()
-    print(f"cpu at --interval 1 (% of one core over {a.cpu_seconds} s)")
-    print(f"  no extra processes (base)   {r['cpu_base']:.2f} %")
-    print(
-        f"  {a.cpu_procs} procs/{a.cpu_users} uids{'':<7}{r['cpu']:.2f} %"
-        f"  ({ratio(r['cpu'], r['cpu_base'])}; {r['cpu_users']} uid series ours/all)"
-    )
-    print()
-    p99 = max(r[k]["p99_ms"] for k in ("wrk", "sock_system", "sock_user"))
-    errs = (
-        sum(r[k]["errors_all"] for k in ("sock_system", "sock_user"))
-        + r["wrk"]["errors"]
-        + r["wrk"]["non2xx"]
-    )
-    ok = p99 <= P99_MS and errs == 0
-    print(
-        f"verdict p99 <= {P99_MS} ms, no errors: {'PASS' if ok else 'FAIL'} "
-        f"(worst p99 {p99:.3f} ms, {errs} errors/non-2xx)"
-    )
-    ok = x["VmRSS"] <= RSS_KB
-    print(
-        f"verdict RSS <= 8 MB: {'PASS' if ok else 'FAIL'} (VmRSS {x['VmRSS'] / 1024:.1f} MiB = "
-        f"RssAnon {x['RssAnon'] / 1024:.1f} MiB + RssFile {x['RssFile'] / 1024:.1f} MiB "
-        f"(shared libraries and binary) + RssShmem {x.get('RssShmem', 0) / 1024:.1f} MiB; "
-        f"VmHWM {x['VmHWM'] / 1024:.1f} MiB)"
-    )
-    ok = r["cpu"] <= CPU_PCT
-    print(f"verdict CPU <= 1 % of a core: {'PASS' if ok else 'FAIL'} ({r['cpu']:.2f} %)")
+    for v in verdicts:
+        print(f"verdict {v}")
 
 
 if __name__ == "__main__":
