@@ -65,7 +65,7 @@ def make_rundir(base: Path, name: str) -> Path:
     return d
 
 
-def start_jpud(binary, rundir, machine, port, interval="1", discover="1"):
+def start_jpud(binary, rundir, machine, port, extra, interval="1", discover="1"):
     d = Daemon(
         binary,
         rundir,
@@ -85,6 +85,7 @@ def start_jpud(binary, rundir, machine, port, interval="1", discover="1"):
         interval,
         "--discover",
         discover,
+        *extra,
         user="nobody",
     )
     return d.start()
@@ -260,6 +261,12 @@ def main():
         "(the --history rings, 300 samples by default, fill one a tick)",
     )
     ap.add_argument(
+        "--jpud-arg",
+        action="append",
+        default=[],
+        help="one more argument for jpud (repeat), e.g. --jpud-arg=--history --jpud-arg=0",
+    )
+    ap.add_argument(
         "--parts",
         default="load,rss,cpu",
         help="comma-separated subset of load,rss,cpu (e.g. rss alone for another build)",
@@ -286,7 +293,12 @@ def main():
             for part in parts:
                 port = free_port()
                 d = start_jpud(
-                    jpud, make_rundir(tmp, part), m, port, discover="10" if part == "cpu" else "1"
+                    jpud,
+                    make_rundir(tmp, part),
+                    m,
+                    port,
+                    a.jpud_arg,
+                    discover="10" if part == "cpu" else "1",
                 )
                 try:
                     PARTS[part](a, res, d, port, client, spawner)
@@ -339,7 +351,7 @@ PARTS = {"load": part_load, "rss": part_rss, "cpu": part_cpu}
 def report(a, r, parts):
     print(
         f"bench_jpud: {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.2f} "
-        f"at the end; parts {','.join(parts)}"
+        f"at the end; parts {','.join(parts)}; jpud args {' '.join(a.jpud_arg) or '-'}"
     )
     verdicts = []
     if "load" in parts:
