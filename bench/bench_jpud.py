@@ -22,6 +22,10 @@ setuid to other uids; jpud drops privileges itself):
 
     python3 bench/bench_jpud.py --build build
 
+--parts rss measures one part alone, e.g. of another build (--build
+build-nocarbon) or with other settings (--jpud-arg=--history --jpud-arg=0).
+Figures depend on the machine's load: give the run's load average with them.
+
 The sleepers are forked by build/bench/bench_scope --spawner, one process
 group per uid, and are always ended (SIGKILL to the group) on the way out.
 """
