@@ -276,7 +276,9 @@ class Measurement:
             first = client.tracked_sample(self._tag) or {}
         except OSError as e:
             client.close()
-            self.fallback = f"{e}; measuring in this process instead"
+            # name the daemon: a bare "timed out" or "refused" says nothing of it
+            detail = str(e) if "jpud" in str(e) else f"jpud ({self.daemon_socket}): {e}"
+            self.fallback = f"{detail}; measuring in this process instead"
             self.messages.append(self.fallback)
             return False
         self.daemon = client
