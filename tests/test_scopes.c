@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tree_files.h"
 #include "engine.h"
 
 static uint64_t fake_mono = 1000000, fake_real = 1795600000000000ULL;
@@ -37,34 +38,6 @@ static void advance(uint64_t usec)
 {
 	fake_mono += usec;
 	fake_real += usec;
-}
-
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* write dir/rel in place (same inode: counters may be held open) */
-static void put(const char *dir, const char *rel, const char *content)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/%s", dir, rel);
-	for (char *p = path + strlen(dir) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content))
-		perror(path);
-	if (fd >= 0)
-		close(fd);
 }
 
 /* The synthetic machine: host CPU ticks, processes, fake domains. */
@@ -90,10 +63,10 @@ static void w_stat(struct world *w)
 	         "cpu1 0 0 0 0 0 0 0 0 0 0\nbtime 1\n",
 	         (unsigned long long)w->busy, (unsigned long long)w->idle,
 	         (unsigned long long)w->steal);
-	put(w->proc, "stat", buf);
+	world_put(w->proc, "stat", buf);
 	snprintf(buf, sizeof buf, "MemTotal: %llu kB\nMemFree: 1 kB\nMemAvailable: %llu kB\n",
 	         (unsigned long long)w->mem_total_kb, (unsigned long long)w->mem_avail_kb);
-	put(w->proc, "meminfo", buf);
+	world_put(w->proc, "meminfo", buf);
 }
 
 static void w_proc(struct world *w, const struct wproc *p)
@@ -105,10 +78,10 @@ static void w_proc(struct world *w, const struct wproc *p)
 	         "%d (p%d) S %d %d %d 0 -1 0 0 0 0 0 %llu 0 0 0 20 0 1 0 %d 1000 %llu 0\n", p->pid,
 	         p->pid, p->ppid, p->pid, p->pid, (unsigned long long)p->utime, p->pid,
 	         (unsigned long long)p->rss_pages);
-	put(w->proc, rel, buf);
+	world_put(w->proc, rel, buf);
 	snprintf(rel, sizeof rel, "%d/status", p->pid);
 	snprintf(buf, sizeof buf, "Uid:\t%u\t%u\t%u\t%u\n", p->uid, p->uid, p->uid, p->uid);
-	put(w->proc, rel, buf);
+	world_put(w->proc, rel, buf);
 	/* the uid of a process is its /proc/PID directory's owner (as the
 	 * kernel sets it): root may give the fixture's one away */
 	snprintf(buf, sizeof buf, "%s/%d", w->proc, p->pid);
@@ -118,7 +91,7 @@ static void w_proc(struct world *w, const struct wproc *p)
 
 static void w_domains(struct world *w, const char *text)
 {
-	put(w->sys, "fake/domains", text);
+	world_put(w->sys, "fake/domains", text);
 }
 
 static void w_init(struct world *w)
@@ -142,7 +115,7 @@ static void w_init(struct world *w)
 
 static void w_fini(struct world *w)
 {
-	nftw(w->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(w->dir, world_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static jpu_engine *w_engine(struct world *w, enum jpu_scope scope, pid_t pid,
@@ -190,10 +163,10 @@ static void w_cgroup(struct world *w, const char *path, uint64_t usage_usec, uin
 	snprintf(rel, sizeof rel, "fs/cgroup%s/cpu.stat", path);
 	snprintf(buf, sizeof buf, "usage_usec %llu\nuser_usec 0\nsystem_usec 0\n",
 	         (unsigned long long)usage_usec);
-	put(w->sys, rel, buf);
+	world_put(w->sys, rel, buf);
 	snprintf(rel, sizeof rel, "fs/cgroup%s/memory.current", path);
 	snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)mem);
-	put(w->sys, rel, buf);
+	world_put(w->sys, rel, buf);
 }
 
 static const char *const two_parts_t0 = "package package-0 energy_uj=1000000\n"

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tree_files.h"
 #include "engine.h"
 
 /* ---- a synthetic machine: fake sensor domains and a throw-away /proc ---- */
@@ -29,34 +30,6 @@
 struct world {
 	char dir[64], sys[96], proc[96];
 };
-
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* write dir/rel in place (same inode: counters may be held open) */
-static void put(const char *dir, const char *rel, const char *content)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/%s", dir, rel);
-	for (char *p = path + strlen(dir) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content))
-		perror(path);
-	if (fd >= 0)
-		close(fd);
-}
 
 static void w_stat(struct world *w, unsigned long long busy, unsigned long long idle)
 {
@@ -66,7 +39,7 @@ static void w_stat(struct world *w, unsigned long long busy, unsigned long long 
 	         "cpu  %llu 0 0 %llu 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n"
 	         "cpu1 0 0 0 0 0 0 0 0 0 0\nbtime 1\n",
 	         busy, idle);
-	put(w->proc, "stat", buf);
+	world_put(w->proc, "stat", buf);
 }
 
 static void w_proc(struct world *w, int pid, unsigned long long utime)
@@ -77,9 +50,9 @@ static void w_proc(struct world *w, int pid, unsigned long long utime)
 	snprintf(buf, sizeof buf,
 	         "%d (p%d) S 1 %d %d 0 -1 0 0 0 0 0 %llu 0 0 0 20 0 1 0 %d 1000 4 0\n", pid, pid,
 	         pid, pid, utime, pid);
-	put(w->proc, rel, buf);
+	world_put(w->proc, rel, buf);
 	snprintf(rel, sizeof rel, "%d/status", pid);
-	put(w->proc, rel, "Uid:\t0\t0\t0\t0\n");
+	world_put(w->proc, rel, "Uid:\t0\t0\t0\t0\n");
 }
 
 static void w_energy(struct world *w, unsigned long long uj)
@@ -87,7 +60,7 @@ static void w_energy(struct world *w, unsigned long long uj)
 	char buf[64];
 
 	snprintf(buf, sizeof buf, "package p0 energy_uj=%llu\n", uj);
-	put(w->sys, "fake/domains", buf);
+	world_put(w->sys, "fake/domains", buf);
 }
 
 static void w_init(struct world *w)
@@ -102,13 +75,13 @@ static void w_init(struct world *w)
 	mkdir(w->sys, 0755);
 	mkdir(w->proc, 0755);
 	w_stat(w, 1000, 1000);
-	put(w->proc, "meminfo", "MemTotal: 4096 kB\nMemFree: 1 kB\nMemAvailable: 2048 kB\n");
+	world_put(w->proc, "meminfo", "MemTotal: 4096 kB\nMemFree: 1 kB\nMemAvailable: 2048 kB\n");
 	w_energy(w, 0);
 }
 
 static void w_fini(struct world *w)
 {
-	nftw(w->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(w->dir, world_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static jpu_engine *w_engine(struct world *w, uint64_t interval_usec, const char *state)

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tree_files.h"
+
 static uint64_t world_mono = 1000000, world_real = 1795600000000000ULL;
 
 __attribute__((unused)) static uint64_t world_clock_mono(void)
@@ -33,34 +35,6 @@ __attribute__((unused)) static void world_advance(uint64_t usec)
 {
 	world_mono += usec;
 	world_real += usec;
-}
-
-static int world_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* write dir/rel in place, making the folders on the way */
-static void world_put(const char *dir, const char *rel, const char *content)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/%s", dir, rel);
-	for (char *p = path + strlen(dir) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content))
-		perror(path);
-	if (fd >= 0)
-		close(fd);
 }
 
 struct world {
