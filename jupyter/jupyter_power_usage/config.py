@@ -25,6 +25,8 @@ CARBON_URL_NAMES = ("rte", "gb", "emaps")
 COUNTRY_ALIASES = {"UK": "GB"}
 MAX_INTENSITY_G_PER_KWH = 3000.0
 EMAPS_TOKEN_ENV = "JPU_EMAPS_TOKEN"
+DAEMON_SOCKET_ENV = "JPU_DAEMON_SOCKET"
+DEFAULT_DAEMON_SOCKET = "/run/jpu/jpud.sock"
 
 MAX_SAMPLE_INTERVAL_S = 3600.0
 MAX_HISTORY_LENGTH = 1_000_000
@@ -222,11 +224,17 @@ class PowerUsageDisplay(Configurable):
     ).tag(config=True)
 
     daemon_socket = Unicode(
-        "",
-        help="""Unix socket of the node daemon jpud. Default: "" (sample in this process).
-        The daemon client is not implemented yet: when set, the server logs so and samples
-        in-process.""",
+        help="""Unix socket of the node daemon jpud. While jpud answers there, the figures are
+        the daemon's (the node's sensors, read with privileges this server lacks: measured
+        figures for an account that cannot read the root-only energy counters) and kernels are
+        tracked through it; while it does not, this server samples in-process, says why, and
+        goes back to jpud when it answers again, with totals kept continuous. "" never uses a
+        daemon. Default: $JPU_DAEMON_SOCKET, else /run/jpu/jpud.sock (jpud's default).""",
     ).tag(config=True)
+
+    @default("daemon_socket")
+    def _default_daemon_socket(self):
+        return os.environ.get(DAEMON_SOCKET_ENV, DEFAULT_DAEMON_SOCKET)
 
     state_file = Unicode(
         "",
@@ -355,6 +363,16 @@ class PowerUsageDisplay(Configurable):
                 "it must be > 0 and <= 600"
             )
         return float(value)
+
+    @validate("daemon_socket")
+    def _valid_daemon_socket(self, proposal):
+        value = proposal["value"]
+        if value and (not os.path.isabs(value) or len(os.fsencode(value)) > 107):
+            raise TraitError(
+                f"{_name('daemon_socket')}: {value!r} is not a usable socket path; it must be "
+                'absolute and at most 107 bytes (a Unix socket\'s limit), or "" for no daemon'
+            )
+        return value
 
     @validate("history_length")
     def _valid_history(self, proposal):

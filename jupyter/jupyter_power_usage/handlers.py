@@ -56,12 +56,10 @@ class _BaseHandler(APIHandler):
         self.write_json(body, status)
 
     def engine_unavailable(self) -> bool:
-        """Answer 503 with the engine's start-up failure; True when it did."""
-        svc = self.service
-        if svc.error is not None or svc.engine is None:
-            body = svc.error_body()
-            if body["error"] is None:
-                body["error"] = "the power engine is not running"
+        """Answer 503 with the reason when nothing samples (no jpud, and the engine failed to
+        start); True when it did."""
+        body = self.service.unavailable()
+        if body is not None:
             self.write_json(body, 503)
             return True
         return False
@@ -80,7 +78,7 @@ class PowerUsageHandler(_BaseHandler):
             # "not available yet".
             self.write_json({"time": None, "diagnostics": self.service.diagnostics()})
             return
-        # the engine's JSON as is: polled by every tab, so no parse and re-encode per request
+        # the source's JSON as served: polled by every tab, so no parse and re-encode per request
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.finish(text)

@@ -16,7 +16,9 @@ server, the cell and the top bar disagree ("rapl" above, "estimated" in the cell
   every child; the file is readable by this account only, like the server's own config, and is
   removed when the server stops. For the same reason ``JPU_EMAPS_TOKEN``, once the server has
   read it (``PowerUsageDisplay.emaps_access_token``), is taken out of the environment its
-  kernels and terminals inherit.
+  kernels and terminals inherit. The file also says whether the server reads jpud now
+  (``daemon_socket``, null when it samples in-process), so a cell measures where the top bar
+  does.
 
 The names are those ``jpu.measure`` reads (python/jpu/measure.py).
 """
@@ -75,6 +77,9 @@ class KernelHandoff:
         self.log = log
         self.path = default_settings_file(pid)
         self._saved_env: dict[str, str | None] | None = None
+        # the jpud socket the server reads now (None: it samples in-process); kernels read it
+        # from the file at each measurement, so a cell follows the server's source as it changes
+        self.daemon_socket: str | None = None
 
     def environment(self) -> dict[str, str | None]:
         """The variables to set (None: to remove), from the server's configuration."""
@@ -111,7 +116,15 @@ class KernelHandoff:
 
     def write_carbon(self, carbon_settings: dict) -> None:
         """(Re)write the carbon settings in force; kernels read them at each measurement."""
-        write_private_json(self.path, {"version": SETTINGS_VERSION, "carbon": carbon_settings})
+        self._carbon = carbon_settings
+        write_private_json(
+            self.path,
+            {
+                "version": SETTINGS_VERSION,
+                "carbon": carbon_settings,
+                "daemon_socket": self.daemon_socket,
+            },
+        )
 
     def update(self, carbon_settings: dict) -> None:
         if self._saved_env is None:
@@ -124,6 +137,11 @@ class KernelHandoff:
                 self.path,
                 exc,
             )
+
+    def set_daemon(self, socket_path: str | None) -> None:
+        """The server now reads jpud at socket_path (None: in-process): tell the kernels."""
+        self.daemon_socket = socket_path
+        self.update(getattr(self, "_carbon", {}))
 
     def stop(self) -> None:
         saved, self._saved_env = self._saved_env, None

@@ -7,7 +7,8 @@ written from the one metric table that jpu and jpud also use), per-kernel series
 server tracks each kernel under its kernel id, which the engine writes as the ``tag`` label. The
 collector only hands that text to the registry; it declares no metric of its own except
 ``jpu_engine_up``, which says whether this server has an engine at all (when it has none, there
-is no engine text to carry).
+is no engine text to carry), and ``jpu_daemon_up``, 1 while the figures come from jpud, whose
+own ``/metrics`` (scraped from the node) carries them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class PowerCollector:
         )
         up.add_metric([], 0.0 if svc.engine is None else 1.0)
         yield up
+        daemon = GaugeMetricFamily(
+            "jpu_daemon_up",
+            "1 when this Jupyter server's figures come from the node daemon jpud (whose own "
+            "/metrics carries them)",
+        )
+        daemon.add_metric([], 1.0 if svc.on_daemon else 0.0)
+        yield daemon
         if svc.engine is not None:
             yield from self._engine_families(svc)
 

@@ -81,9 +81,9 @@ def carbon_from_env(
     }
 
 
-def server_carbon(notes: list[str]) -> dict | None:
-    """The carbon settings in force on the Jupyter server that started this process (the file
-    JPU_SETTINGS_FILE names), or None when there is none or it cannot be used (why: in notes).
+def server_settings(notes: list[str]) -> dict | None:
+    """The settings file of the Jupyter server that started this process (JPU_SETTINGS_FILE),
+    parsed, or None when there is none or it cannot be used (why: in notes).
 
     The file must belong to this account and be readable by it alone: it may hold the
     Electricity Maps token, and settings anyone else could write are not the server's."""
@@ -115,7 +115,26 @@ def server_carbon(notes: list[str]) -> dict | None:
     if not isinstance(carbon, dict) or data.get("version") != SETTINGS_VERSION:
         notes.append(f"ignoring {path}: not a jupyter-power-usage settings file of version 1")
         return None
+    return data
+
+
+def server_carbon(notes: list[str], settings: Any = False) -> dict | None:
+    """The carbon settings in force on the Jupyter server that started this process, or None
+    (server_settings; settings: its result when already read)."""
+    data = server_settings(notes) if settings is False else settings
+    if data is None:
+        return None
+    carbon = data["carbon"]
     return {k: carbon[k] for k in CARBON_KEYS if k in carbon}
+
+
+def server_daemon_socket(settings: dict | None) -> str | None:
+    """The jpud socket a cell measures through: the one the Jupyter server reads now (its
+    settings file says so, null while it samples in-process), else JPU_DAEMON_SOCKET."""
+    if settings is not None and "daemon_socket" in settings:
+        path = settings["daemon_socket"]
+        return path if isinstance(path, str) and path else None
+    return os.environ.get(ENV_DAEMON_SOCKET) or None
 
 
 def resolve_carbon(
@@ -124,10 +143,12 @@ def resolve_carbon(
     intensity: float | None,
     pue: float | None,
     notes: list[str],
+    settings: Any = False,
 ) -> tuple[dict, str]:
     """Engine.set_carbon() keywords and where they come from: "server" (the Jupyter server's
-    settings in force, with the arguments given on top) or "environment" (carbon_from_env)."""
-    carbon = server_carbon(notes)
+    settings in force, with the arguments given on top) or "environment" (carbon_from_env).
+    settings: server_settings()'s result when already read."""
+    carbon = server_carbon(notes, settings)
     if carbon is None:
         return carbon_from_env(country, provider, intensity, pue), "environment"
     if provider:
@@ -203,12 +224,12 @@ class Measurement:
     power_source: "rapl", "hwmon", "perf", "nvml" or "estimate".
     settings_origin: "server" when the carbon settings are the Jupyter server's (in a kernel it
         started), else "environment".
-    daemon_socket: the node daemon jpud's socket (JPU_DAEMON_SOCKET, as the Jupyter server hands
-        it to its kernels), or None. When it is set the block is measured by jpud (the tree
-        is tracked under a tag for the block's length, with the daemon's sensors and carbon
-        settings: settings_origin "daemon"); when the daemon cannot be read, in this process,
-        with a message saying why. A block measured by jpud ends at the daemon's next
-        sample, up to one daemon interval (1 s) after it.
+    daemon_socket: the node daemon jpud's socket, or None: in a kernel, the one its Jupyter
+        server reads now (its settings file says so), else JPU_DAEMON_SOCKET. When it is set
+        the block is measured by jpud (the tree is tracked under a tag for the block's length,
+        with the daemon's sensors and carbon settings: settings_origin "daemon"); when the
+        daemon cannot be read, in this process, with a message saying why. A block measured
+        by jpud ends at the daemon's next sample, up to one daemon interval (1 s) after it.
     messages: why a setting or sensor is not used (the engine's log lines included).
     """
 
@@ -225,11 +246,12 @@ class Measurement:
         self.pid = os.getpid() if pid is None else int(pid)
         self.interval = interval
         self.messages: list[str] = []
+        settings = server_settings(self.messages)
         self.carbon, self.settings_origin = resolve_carbon(
-            country, provider, intensity, pue, self.messages
+            country, provider, intensity, pue, self.messages, settings
         )
         self.engine_options = engine_options_from_env(engine_options)
-        self.daemon_socket = os.environ.get(ENV_DAEMON_SOCKET) or None
+        self.daemon_socket = server_daemon_socket(settings)
         # the DaemonClient while the block is measured through jpud, else None
         self.daemon: Any = None
         self.fallback: str | None = None  # why jpud was named but not read

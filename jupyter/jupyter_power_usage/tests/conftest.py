@@ -45,6 +45,8 @@ def jp_server_config(power_config):
         "procfs_path": "/proc",
         "nvml_library": "",
         "sample_interval": 0.2,
+        # never a jpud that happens to run on the machine: tests that want one start it
+        "daemon_socket": "",
     }
     settings.update(power_config)
     return {

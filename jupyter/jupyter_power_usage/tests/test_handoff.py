@@ -181,11 +181,12 @@ async def test_kernel_gets_the_daemon_socket_and_never_the_token(
     result, _ = await kernel_measure(jp_fetch, jp_serverapp)
     socket_path = power_config["daemon_socket"]
     assert result["env"]["JPU_DAEMON_SOCKET"] == socket_path
-    assert result["daemon_socket"] == socket_path
-    # a socket that never answers: the cell says so and measures in the kernel
-    assert any(
-        "jpud" in m and "measuring in this process instead" in m for m in result["messages"]
-    ), result["messages"]
+    # a socket that never answers: the server samples in-process, and so does the cell, without
+    # trying the dead socket again (the settings file says the server is not on jpud)
+    assert result["daemon_socket"] is None
+    assert not any("jpud" in m for m in result["messages"]), result["messages"]
+    body = await get_json(jp_fetch, API)
+    assert body["origin"]["kind"] == "server" and "jpud" in body["origin"]["reason"]
     # The token reaches the kernel's engine through the 0600 file only, never its environment,
     # though the server had it in its own.
     assert jp_serverapp.web_app.settings["jupyter_power_usage_display"].emaps_access_token

@@ -208,12 +208,27 @@ def daemon_socket(tmp_path):
     sock.close()
 
 
-async def test_daemon_socket_falls_back_in_process(
-    jp_configurable_serverapp, jp_server_config, daemon_socket, capfd
-):
+@pytest.fixture
+def dead_daemon_config(jp_server_config, daemon_socket):
     jp_server_config["PowerUsageDisplay"]["daemon_socket"] = daemon_socket
-    app = jp_configurable_serverapp(config=jp_server_config)
+    return jp_server_config
+
+
+async def test_daemon_socket_falls_back_in_process(
+    capfd, dead_daemon_config, daemon_socket, jp_serverapp, jp_fetch
+):
+    """A socket where nothing answers (bound, not listening): the server samples in-process,
+    and says so in the log and in every answer's origin, with the reason."""
     # Logged during start-up, when the server's log still writes to stderr.
-    assert "jpud client is not implemented yet" in capfd.readouterr().err
-    service = app.web_app.settings["jupyter_power_usage_service"]
-    assert service.error is None and service.engine is not None
+    err = capfd.readouterr().err
+    assert f"jpud socket {daemon_socket}" in err and "sampling in-process" in err, err
+    service = jp_serverapp.web_app.settings["jupyter_power_usage_service"]
+    assert service.error is None and service.engine is not None and not service.on_daemon
+    body = await first_sample(jp_fetch)
+    origin = body["origin"]
+    assert origin["kind"] == "server" and origin["label"] == "this Jupyter server"
+    assert origin["socket"] == daemon_socket
+    assert "connection refused" in origin["reason"].lower() or "jpud" in origin["reason"]
+    # the VM fixture: estimated, and nothing on this machine could measure
+    assert body["cpu"]["source"] == "estimate"
+    assert origin["action"] is None and "no power sensor" in origin["note"]

@@ -16,7 +16,7 @@ from .conftest import first_sample, sysfs_fixture, wait_for
 SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+\S+$")
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 # The one series the server adds: whether it has an engine at all (none: no engine text).
-SERVER_ONLY = {"jpu_engine_up"}
+SERVER_ONLY = {"jpu_engine_up", "jpu_daemon_up"}
 
 
 @pytest.fixture
@@ -145,6 +145,6 @@ async def test_unusable_engine_text_adds_nothing_of_its_own(jp_fetch, jp_servera
     engine = svc.engine
     monkeypatch.setattr(svc, "engine", Broken())
     page = await scrape(jp_fetch)
-    assert {name for name, _ in series(page)} == {"jpu_engine_up"}
+    assert {name for name, _ in series(page)} == {"jpu_engine_up", "jpu_daemon_up"}
     assert "jpu_engine_up 1.0" in page
     promtool_check(page)
