@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -286,3 +287,127 @@ def test_pid_namespace_names_its_own(binary, rundir, accounts, tmp_path):
             assert answers[-1]["status"] == 404  # nothing outside its namespace
         finally:
             d.stop()
+
+
+def stub_nvml() -> Path | None:
+    build = Path(os.environ.get("JPU_BUILD_DIR") or Path(__file__).resolve().parents[1] / "build")
+    lib = build / "tests" / "libnvidia-ml.so.1"
+    return lib if lib.is_file() else None
+
+
+def gpu_watts(text: str) -> dict:
+    """{(scope, key, kind): W} of jpu_gpu_power_watts."""
+    out = {}
+    for m in re.finditer(r"^jpu_gpu_power_watts\{([^}]*)\} (\S+)$", text, re.M):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        out[(labels.get("scope"), labels.get("key", ""), labels.get("kind"))] = float(m.group(2))
+    return out
+
+
+@pytest.mark.skipif(stub_nvml() is None, reason="the stub NVML (build/tests) is not built")
+def test_gpu_split_between_containers(binary, rundir, accounts, procs, tmp_path, monkeypatch):
+    """One 200 W GPU used by two processes of one uid in two containers, 75 % and 25 % of its
+    SM time: each container's share is its processes' part of the device, the two add up to
+    the device, and each caller sees only its own."""
+    daemon_account, alice, _ = accounts
+    c1 = CPUACCT / "docker" / ("c" * 64)
+    c2 = CPUACCT / "docker" / ("d" * 64)
+    c1.mkdir(parents=True)
+    c2.mkdir(parents=True)
+    port = free_port()
+    ctl = rundir / "nvml.ctl"
+
+    def in_cgroup(cg: Path, *cmd: str) -> list[str]:
+        return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
+
+    sleeper = (SYSTEM_PYTHON, "-c", "import time; time.sleep(60)")
+    stop = threading.Event()
+    try:
+        p1 = subprocess.Popen(in_cgroup(c1, *as_user(alice, *sleeper)))
+        p2 = subprocess.Popen(in_cgroup(c2, *as_user(alice, *sleeper)))
+        procs.extend([p1, p2])
+        head = (
+            "count=1\ngpu.0.name=NVIDIA H200\ngpu.0.power_mw=200000\n"
+            "gpu.0.energy=not_supported\n"
+            f"gpu.0.proc={p1.pid},1048576\ngpu.0.proc={p2.pid},1048576\n"
+        )
+
+        def write_samples():
+            # NVML's samples are dated by the real clock and each is seen once: new ones, as
+            # the driver keeps taking them, in place (the stub re-reads the file on each call)
+            ts = int(time.time() * 1e6)
+            tmp = ctl.with_suffix(".tmp")
+            tmp.write_text(f"{head}gpu.0.util={p1.pid},75,{ts}\ngpu.0.util={p2.pid},25,{ts}\n")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, ctl)
+
+        write_samples()
+
+        def sampler():
+            while not stop.wait(0.2):
+                write_samples()
+
+        ticker = threading.Thread(target=sampler, daemon=True)
+        ticker.start()
+        monkeypatch.setenv("JPU_STUB_NVML", str(ctl))
+        with Machine(tmp_path, real_cgroups=True) as machine:
+            d = Daemon(
+                binary,
+                rundir,
+                "--path.sysfs",
+                str(machine.sysfs),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--state-file",
+                "",
+                "--nvml",
+                str(stub_nvml()),
+                "--discover",
+                "1",
+                "--rate",
+                "100",
+                "--burst",
+                "100",
+                user=daemon_account.pw_name,
+            ).start()
+            try:
+                cl = Client(rundir, d.socket)
+                for _ in range(20):
+                    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read()
+                    w = gpu_watts(text.decode())
+                    parts = sorted(
+                        v for (sc, _k, kind), v in w.items() if sc == "cgroup" and kind == "usage"
+                    )
+                    if len(parts) == 2 and sum(parts) > 0:
+                        break
+                    time.sleep(0.6)
+                assert w[("system", "", "total")] == pytest.approx(200.0), w
+                assert parts == [pytest.approx(50.0, rel=0.01), pytest.approx(150.0, rel=0.01)], w
+                assert sum(parts) == pytest.approx(200.0, rel=0.01)
+
+                # each caller, inside its container, gets its own container's GPU share
+                def ask(cg):
+                    argv = in_cgroup(cg, *as_user(alice, *cl.cmd("GET", "/v1/sample?scope=user")))
+                    out = json.loads(subprocess.run(argv, capture_output=True, text=True).stdout)
+                    assert out["status"] == 200, out
+                    return out["body"]
+
+                s1, s2 = ask(c1), ask(c2)
+                assert s1["scope"] == s2["scope"] == "cgroup" and s1["key"] != s2["key"]
+                assert s1["gpu"]["usage"] == pytest.approx(150.0, rel=0.01), s1["gpu"]
+                assert s2["gpu"]["usage"] == pytest.approx(50.0, rel=0.01), s2["gpu"]
+                assert s1["gpu"]["total"] == pytest.approx(200.0)
+            finally:
+                d.stop()
+    finally:
+        stop.set()
+        for p in procs:
+            p.kill()
+            p.wait()
+        procs.clear()
+        for cg in (c1, c2):
+            if cg.exists():
+                cg.rmdir()
+        docker = CPUACCT / "docker"
+        if docker.exists() and not any(p.is_dir() for p in docker.iterdir()):
+            docker.rmdir()
