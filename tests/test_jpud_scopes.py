@@ -351,25 +351,17 @@ def test_gpu_split_between_containers(binary, rundir, accounts, procs, tmp_path,
         ticker.start()
         monkeypatch.setenv("JPU_STUB_NVML", str(ctl))
         with Machine(tmp_path, real_cgroups=True) as machine:
-            d = Daemon(
+            # the later --listen and --nvml win over start_daemon's
+            d = start_daemon(
                 binary,
                 rundir,
-                "--path.sysfs",
-                str(machine.sysfs),
+                machine,
+                daemon_account,
                 "--listen",
                 f"127.0.0.1:{port}",
-                "--state-file",
-                "",
                 "--nvml",
                 str(stub_nvml()),
-                "--discover",
-                "1",
-                "--rate",
-                "100",
-                "--burst",
-                "100",
-                user=daemon_account.pw_name,
-            ).start()
+            )
             try:
                 cl = Client(rundir, d.socket)
                 for _ in range(20):
