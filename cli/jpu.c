@@ -1162,14 +1162,41 @@ static int wait_exit(pid_t pid)
 	}
 }
 
+/* Let the child spawned by spawn_waiting exec the command, and learn whether
+ * the exec failed. 0: it runs; > 0: the exec's errno (the child has exited,
+ * reaped here); -1: the child could not be told to go (said on stderr). The
+ * pipes are closed and set to -1 either way but the last, where *go_fd stays
+ * open for the caller's failure path. */
+static int release_child(pid_t pid, char **command, int *go_fd, int *err_fd)
+{
+	int child_errno = 0;
+	ssize_t n;
+
+	if (write(*go_fd, "g", 1) != 1) {
+		fprintf(stderr, "jpu: cannot start the command: %s\n", strerror(errno));
+		return -1;
+	}
+	close(*go_fd);
+	*go_fd = -1;
+	do
+		n = read(*err_fd, &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(*err_fd);
+	*err_fd = -1;
+	if (n != (ssize_t)sizeof(child_errno))
+		return 0; /* the pipe closed on exec */
+	fprintf(stderr, "jpu: cannot run '%s': %s\n", command[0], strerror(child_errno));
+	waitpid(pid, NULL, 0);
+	return child_errno > 0 ? child_errno : EINVAL;
+}
+
 static int cmd_run(struct cli *o)
 {
 	jpu_engine *e = NULL;
 	jpu_summary s;
-	int go_fd = -1, err_fd = -1, status = 0, child_errno = 0, r;
+	int go_fd = -1, err_fd = -1, status = 0, r;
 	pid_t pid;
 	double t0, elapsed;
-	ssize_t n;
 
 	install_signals();
 	pid = spawn_waiting(o->command, &go_fd, &err_fd);
@@ -1191,20 +1218,10 @@ static int cmd_run(struct cli *o)
 		goto fail_child;
 	}
 	t0 = mono_sec();
-	if (write(go_fd, "g", 1) != 1) {
-		fprintf(stderr, "jpu: cannot start the command: %s\n", strerror(errno));
+	r = release_child(pid, o->command, &go_fd, &err_fd);
+	if (r < 0)
 		goto fail_child;
-	}
-	close(go_fd);
-	go_fd = -1;
-	do
-		n = read(err_fd, &child_errno, sizeof(child_errno));
-	while (n < 0 && errno == EINTR);
-	close(err_fd);
-	err_fd = -1;
-	if (n == (ssize_t)sizeof(child_errno)) {
-		fprintf(stderr, "jpu: cannot run '%s': %s\n", o->command[0], strerror(child_errno));
-		waitpid(pid, NULL, 0);
+	if (r > 0) {
 		jpu_engine_free(e);
 		return EXIT_NOEXEC;
 	}
@@ -1563,10 +1580,9 @@ static int cmd_run_daemon(struct cli *o)
 	struct jpu_dc c;
 	struct jpu_dc_response r;
 	char path[160], tag[TAG_LEN], t_exit[40], when[40], *sample = NULL;
-	int go_fd = -1, err_fd = -1, status = 0, child_errno = 0, e;
+	int go_fd = -1, err_fd = -1, status = 0, e;
 	pid_t pid;
 	double t0, elapsed;
-	ssize_t n;
 
 	if (jpu_dc_init(&c, o->daemon) < 0)
 		return daemon_error(o, "cannot connect", -ENAMETOOLONG);
@@ -1590,20 +1606,10 @@ static int cmd_run_daemon(struct cli *o)
 		goto fail_child;
 	}
 	t0 = mono_sec();
-	if (write(go_fd, "g", 1) != 1) {
-		fprintf(stderr, "jpu: cannot start the command: %s\n", strerror(errno));
+	e = release_child(pid, o->command, &go_fd, &err_fd);
+	if (e < 0)
 		goto untrack;
-	}
-	close(go_fd);
-	go_fd = -1;
-	do
-		n = read(err_fd, &child_errno, sizeof(child_errno));
-	while (n < 0 && errno == EINTR);
-	close(err_fd);
-	err_fd = -1;
-	if (n == (ssize_t)sizeof(child_errno)) {
-		fprintf(stderr, "jpu: cannot run '%s': %s\n", o->command[0], strerror(child_errno));
-		waitpid(pid, NULL, 0);
+	if (e > 0) {
 		snprintf(path, sizeof(path), "/v1/track/%s", tag);
 		jpu_dc_request(&c, "DELETE", path, &r);
 		jpu_dc_close(&c);

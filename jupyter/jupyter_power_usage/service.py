@@ -54,6 +54,7 @@ STATE_DIR_NAME = "jupyter_power_usage"
 ORIGIN_LABELS = {"daemon": "the node daemon jpud", "server": "this Jupyter server"}
 DAEMON_RETRY_S = 2.0  # how often a jpud that stopped answering is tried again
 DAEMON_TIMEOUT_S = 2.0  # one request to jpud; a hung daemon costs the relay this much
+BUSY_STATUSES = (429, 503)  # jpud's rate limit, and no sample yet: it is there, ask again
 DOCS_DEPLOY = "docs/jpud-deploy.md"
 NO_SENSOR_NOTE = (
     "this machine has no power sensor that software can read (a virtual machine?): "
@@ -327,11 +328,11 @@ class PowerService:
                 for entry in history.get("samples") or []:
                     if isinstance(entry, dict) and isinstance(entry.get("t"), (int, float)):
                         self._history.append(entry)
-            kernels = dict(self.kernels)
-        for kernel_id, pid in kernels.items():
-            if pid is not None:
-                self._track_in_daemon(kernel_id, pid)
-        self._record(sample, self._daemon_tracked() if kernels else [])
+            # every kernel again, by the relay (a jpud restarted without its trees knows none)
+            self._ops.clear()
+            self._ops.extend(("track", k, p) for k, p in self.kernels.items() if p is not None)
+        self._record(sample, [])
+        self._wake.set()
         self.relayed = True
         self.handoff.set_daemon(self.daemon_path)
         self.log.info(
@@ -352,7 +353,7 @@ class PowerService:
             self.daemon_reason = reason
             self._generation += 1
             if self._served is not None:
-                # until the engine's first sample: the last figures, said to be old
+                # until the engine's first sample: the last figures, with their own time
                 self._publish(self._served)
         if client is not None:
             client.close()
@@ -364,12 +365,15 @@ class PowerService:
         return [e for e in (tracked_entry(i) for i in items or []) if e is not None]
 
     def _track_in_daemon(self, kernel_id: str, pid: int) -> None:
-        """Track in jpud under this account's tags; OSError when jpud does not answer."""
+        """Track in jpud under this account's tags; OSError when jpud does not answer,
+        DaemonError when it is busy (BUSY_STATUSES)."""
         from jpu.daemon import DaemonError
 
         try:
             self.client.track(pid, kernel_id)
         except DaemonError as exc:
+            if exc.status in BUSY_STATUSES:
+                raise  # asked again next interval
             note = (
                 f"kernel process {pid} has exited"
                 if exc.status == 404
@@ -443,18 +447,30 @@ class PowerService:
 
         try:
             while self._ops:
-                op, kernel_id, pid = self._ops.popleft()
-                if op == "track":
-                    self._track_in_daemon(kernel_id, pid)
-                    continue
+                op, kernel_id, pid = self._ops[0]
                 try:
-                    self.client.untrack(kernel_id)
-                except DaemonError:
-                    pass  # a tag jpud no longer has: nothing to remove
+                    if op == "track":
+                        self._track_in_daemon(kernel_id, pid)
+                    else:
+                        self.client.untrack(kernel_id)
+                except DaemonError as exc:
+                    if exc.status in BUSY_STATUSES:
+                        break  # the rest next interval
+                    # untrack: a tag jpud no longer has, nothing to remove
+                self._ops.popleft()
             sample = self.client.snapshot(**self._scope_query())
             tracked = self._daemon_tracked() if self.kernels else []
-        except (OSError, ValueError) as exc:
+        except DaemonError as exc:
+            if exc.status in BUSY_STATUSES:
+                # jpud is there and busy (its rate limit, no sample yet): keep the last figures
+                # for this interval rather than leave a daemon that answers
+                self.log.debug("jupyter_power_usage: %s; polling again next interval", exc)
+                return
             self._ops.clear()  # the fallback engine tracks every kernel afresh
+            self._lose_daemon(exc)
+            return
+        except (OSError, ValueError) as exc:
+            self._ops.clear()
             self._lose_daemon(exc)
             return
         interval = sample.get("interval_s") if isinstance(sample, dict) else None
@@ -621,8 +637,9 @@ class PowerService:
     # ---- readers (cheap: the latest figures) ------------------------------------------------
 
     def unavailable(self) -> dict | None:
-        """The 503 body when nothing samples, else None."""
-        if self.on_daemon:
+        """The 503 body when nothing samples, else None. While the source changes (the
+        fallback engine starting) the relay's last figures are served, with their own time."""
+        if self.on_daemon or (self.relayed and self._served is not None and self.error is None):
             return None
         if self.error is not None or self.engine is None:
             body = {"error": self.error, "diagnostics": list(self._error_diagnostics)}
