@@ -18,145 +18,7 @@
 
 #include "check.h"
 #include "engine.h"
-
-static uint64_t fake_mono = 1000000, fake_real = 1795600000000000ULL;
-
-static uint64_t clock_mono(void)
-{
-	return fake_mono;
-}
-
-static uint64_t clock_real(void)
-{
-	return fake_real;
-}
-
-static void advance(uint64_t usec)
-{
-	fake_mono += usec;
-	fake_real += usec;
-}
-
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* write dir/rel in place (same inode: counters may be held open) */
-static void put(const char *dir, const char *rel, const char *content)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/%s", dir, rel);
-	for (char *p = path + strlen(dir) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content))
-		perror(path);
-	if (fd >= 0)
-		close(fd);
-}
-
-/* The synthetic machine: host CPU ticks, processes, fake domains. */
-struct world {
-	char dir[64], sys[96], proc[96];
-	uint64_t busy, idle, steal;
-	uint64_t mem_total_kb, mem_avail_kb;
-};
-
-struct wproc {
-	int pid, ppid;
-	uint64_t utime, rss_pages;
-};
-
-static void w_stat(struct world *w)
-{
-	char buf[256];
-
-	/* user nice system idle iowait irq softirq steal guest guest_nice */
-	snprintf(buf, sizeof buf,
-	         "cpu  %llu 0 0 %llu 0 0 0 %llu 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n"
-	         "cpu1 0 0 0 0 0 0 0 0 0 0\nbtime 1\n",
-	         (unsigned long long)w->busy, (unsigned long long)w->idle,
-	         (unsigned long long)w->steal);
-	put(w->proc, "stat", buf);
-	snprintf(buf, sizeof buf, "MemTotal: %llu kB\nMemFree: 1 kB\nMemAvailable: %llu kB\n",
-	         (unsigned long long)w->mem_total_kb, (unsigned long long)w->mem_avail_kb);
-	put(w->proc, "meminfo", buf);
-}
-
-static void w_proc(struct world *w, const struct wproc *p)
-{
-	char rel[64], buf[512];
-
-	snprintf(rel, sizeof rel, "%d/stat", p->pid);
-	snprintf(buf, sizeof buf,
-	         "%d (p%d) S %d %d %d 0 -1 0 0 0 0 0 %llu 0 0 0 20 0 1 0 %d 1000 %llu 0\n", p->pid,
-	         p->pid, p->ppid, p->pid, p->pid, (unsigned long long)p->utime, p->pid,
-	         (unsigned long long)p->rss_pages);
-	put(w->proc, rel, buf);
-	snprintf(rel, sizeof rel, "%d/status", p->pid);
-	put(w->proc, rel, "Uid:\t0\t0\t0\t0\n");
-}
-
-static void w_domains(struct world *w, const char *text)
-{
-	put(w->sys, "fake/domains", text);
-}
-
-static void w_init(struct world *w)
-{
-	snprintf(w->dir, sizeof w->dir, "/tmp/jpu-test-engine-XXXXXX");
-	if (!mkdtemp(w->dir)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	snprintf(w->sys, sizeof w->sys, "%s/sys", w->dir);
-	snprintf(w->proc, sizeof w->proc, "%s/proc", w->dir);
-	mkdir(w->sys, 0755);
-	mkdir(w->proc, 0755);
-	w->busy = 1000;
-	w->idle = 1000;
-	w->steal = 0;
-	w->mem_total_kb = 4096;
-	w->mem_avail_kb = 2048;
-	w_stat(w);
-}
-
-static void w_fini(struct world *w)
-{
-	nftw(w->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static jpu_engine *w_engine(struct world *w, enum jpu_scope scope, pid_t pid,
-                            enum jpu_idle_policy policy, const char *state)
-{
-	jpu_engine_opts o = {.sz = sizeof o};
-	jpu_engine *e = NULL;
-	int r;
-
-	o.sysfs_root = w->sys;
-	o.procfs_root = w->proc;
-	o.sensors = "fake";
-	o.scope = scope;
-	o.pid = pid;
-	o.idle_policy = policy;
-	o.history_len = 4;
-	o.state_file = state;
-	r = jpu_engine_new(&o, &e);
-	CHECK_EQ_INT(r, 0);
-	if (r == 0)
-		jpu_engine_set_clocks(e, clock_mono, clock_real);
-	return e;
-}
+#include "world.h"
 
 static char *json_of(jpu_engine *e)
 {
@@ -173,23 +35,23 @@ static void test_system_psys_dram(void)
 	jpu_summary s = {.sz = sizeof s};
 	char *j;
 
-	w_init(&w);
-	w_domains(&w, "package package-0 energy_uj=1000000 max=262143328850 limit=15000000\n"
-	              "dram dram energy_uj=0 max=65532610987\n"
-	              "psys psys energy_uj=0 max=262143328850\n"
-	              "core core energy_uj=0\n");
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_domains(&w, "package package-0 energy_uj=1000000 max=262143328850 limit=15000000\n"
+	                  "dram dram energy_uj=0 max=65532610987\n"
+	                  "psys psys energy_uj=0 max=262143328850\n"
+	                  "core core energy_uj=0\n");
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 	CHECK_EQ_INT(jpu_engine_sample(e), 0); /* baseline */
 	CHECK_EQ_INT(jpu_engine_json(e, &j), -EAGAIN);
-	advance(1000000);
+	world_advance(1000000);
 	w.busy += 50;
 	w.idle += 50;
-	w_stat(&w);
+	world_stat(&w);
 	/* 10 W package, 2 W DRAM, 20 W psys, 8 W core over 1 s */
-	w_domains(&w, "package package-0 energy_uj=11000000 max=262143328850 limit=15000000\n"
-	              "dram dram energy_uj=2000000 max=65532610987\n"
-	              "psys psys energy_uj=20000000 max=262143328850\n"
-	              "core core energy_uj=8000000\n");
+	world_domains(&w, "package package-0 energy_uj=11000000 max=262143328850 limit=15000000\n"
+	                  "dram dram energy_uj=2000000 max=65532610987\n"
+	                  "psys psys energy_uj=20000000 max=262143328850\n"
+	                  "core core energy_uj=8000000\n");
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	CHECK_EQ_INT(jpu_engine_summary(e, &s), 0);
 	/* psys is not added; core is inside the package */
@@ -208,7 +70,7 @@ static void test_system_psys_dram(void)
 	CHECK(strstr(j, "\"time\":\"2026-11-25T") != NULL);
 	free(j);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 static void test_wrap_and_reset(void)
@@ -218,24 +80,24 @@ static void test_wrap_and_reset(void)
 	jpu_summary s = {.sz = sizeof s};
 	char *j;
 
-	w_init(&w);
-	w_domains(&w, "package p0 energy_uj=262143000000 max=262143328850\n"
-	              "package p1 energy_uj=5000000\n");
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_domains(&w, "package p0 energy_uj=262143000000 max=262143328850\n"
+	                  "package p1 energy_uj=5000000\n");
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 	jpu_engine_sample(e);
-	advance(2000000);
+	world_advance(2000000);
 	/* p0 wraps: (262143328850 - 262143000000) + 671150 = 1000000 µJ in 2 s;
 	 * p1 moves 4 J */
-	w_domains(&w, "package p0 energy_uj=671150 max=262143328850\n"
-	              "package p1 energy_uj=9000000\n");
+	world_domains(&w, "package p0 energy_uj=671150 max=262143328850\n"
+	                  "package p1 energy_uj=9000000\n");
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	jpu_engine_summary(e, &s);
 	CHECK(s.has_cpu);
 	CHECK_EQ_U64(s.cpu_total_uw, 500000 + 2000000);
-	advance(1000000);
+	world_advance(1000000);
 	/* p1 goes backwards with no known range: a reset, the sum unknown */
-	w_domains(&w, "package p0 energy_uj=1671150 max=262143328850\n"
-	              "package p1 energy_uj=100\n");
+	world_domains(&w, "package p0 energy_uj=1671150 max=262143328850\n"
+	                  "package p1 energy_uj=100\n");
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	jpu_engine_summary(e, &s);
 	CHECK(!s.has_cpu);
@@ -243,9 +105,9 @@ static void test_wrap_and_reset(void)
 	CHECK(strstr(j, "\"cpu\":{") == NULL);
 	free(j);
 	/* and the next interval measures again from the new baseline */
-	advance(1000000);
-	w_domains(&w, "package p0 energy_uj=2671150 max=262143328850\n"
-	              "package p1 energy_uj=3000100\n");
+	world_advance(1000000);
+	world_domains(&w, "package p0 energy_uj=2671150 max=262143328850\n"
+	                  "package p1 energy_uj=3000100\n");
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	jpu_engine_summary(e, &s);
 	CHECK(s.has_cpu);
@@ -255,7 +117,7 @@ static void test_wrap_and_reset(void)
 	/* a zero-length interval yields no sample */
 	CHECK_EQ_INT(jpu_engine_sample(e), 0);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 /* A RAPL package counter reset mid-run (resume, hotplug, driver reload)
@@ -278,26 +140,26 @@ static void test_reset_is_not_a_wrap(void)
 	const uint64_t plausible_uw = 2 * 300000000ULL;
 	uint64_t cpu_uj = 0;
 
-	w_init(&w);
+	CHECK_EQ_INT(world_init(&w), 0);
 	for (size_t i = 0; i < JPU_ARRAY_SIZE(p0); i++) {
 		snprintf(text, sizeof text,
 		         "package p0 energy_uj=%llu max=262143328850 limit=150000000 package=0\n"
 		         "package p1 energy_uj=%llu max=262143328850 limit=150000000 package=1\n",
 		         (unsigned long long)p0[i],
 		         (unsigned long long)(1000000000ULL + i * 50000000));
-		w_domains(&w, text);
+		world_domains(&w, text);
 		if (i == 0) {
-			e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+			e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 			c.carbon_provider = "constant";
 			c.intensity_mg_per_kwh = 100000;
 			CHECK_EQ_INT(jpu_engine_set_carbon(e, &c), 0);
 			CHECK_EQ_INT(jpu_engine_sample(e), 0); /* baseline */
 			continue;
 		}
-		advance(1000000);
+		world_advance(1000000);
 		w.busy += 50;
 		w.idle += 50;
-		w_stat(&w);
+		world_stat(&w);
 		CHECK_EQ_INT(jpu_engine_sample(e), 1);
 		CHECK_EQ_INT(jpu_engine_summary(e, &s), 0);
 		if (i == 5) {
@@ -320,35 +182,36 @@ static void test_reset_is_not_a_wrap(void)
 	/* 810 J = 0.225 Wh at 100 g/kWh = 22.5 mg */
 	CHECK_EQ_U64(s.co2_ug, 22500);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 /* Two disjoint trees and the idle: they add up to the machine. */
 static void test_conservation(void)
 {
 	struct world w;
-	struct wproc a = {100, 1, 0, 256}, a1 = {101, 100, 0, 256}, b = {200, 1, 0, 512};
+	struct world_process a = {100, 1, 0, 256, 0}, a1 = {101, 100, 0, 256, 0},
+	                     b = {200, 1, 0, 512, 0};
 	jpu_engine *ea, *eb, *es;
 	jpu_summary sa = {.sz = sizeof sa}, sb = {.sz = sizeof sb}, ss = {.sz = sizeof ss};
 	double sum;
 
-	w_init(&w);
+	CHECK_EQ_INT(world_init(&w), 0);
 	/* memory in use = 4096 - 2048 kB = 2 MiB = 512 pages: a tree holds
 	 * 512 pages (a + a1), b 512 pages... scale so shares add up to 1 */
 	w.mem_total_kb = 8192;
 	w.mem_avail_kb = 8192 - 4096;
-	w_stat(&w);
-	w_proc(&w, &a);
-	w_proc(&w, &a1);
-	w_proc(&w, &b);
-	w_domains(&w, "package p0 energy_uj=0\ndram d0 energy_uj=0\n");
-	ea = w_engine(&w, JPU_SCOPE_PROCESS, 100, JPU_IDLE_NONE, NULL);
-	eb = w_engine(&w, JPU_SCOPE_PROCESS, 200, JPU_IDLE_NONE, NULL);
-	es = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	world_stat(&w);
+	world_put_process(&w, &a);
+	world_put_process(&w, &a1);
+	world_put_process(&w, &b);
+	world_domains(&w, "package p0 energy_uj=0\ndram d0 energy_uj=0\n");
+	ea = world_engine(&w, JPU_SCOPE_PROCESS, 100, JPU_IDLE_NONE, NULL);
+	eb = world_engine(&w, JPU_SCOPE_PROCESS, 200, JPU_IDLE_NONE, NULL);
+	es = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 	jpu_engine_sample(ea);
 	jpu_engine_sample(eb);
 	jpu_engine_sample(es);
-	advance(1000000);
+	world_advance(1000000);
 	/* 60 busy ticks (a: 30 + 10, b: 20) and 140 idle ticks (+ 50 steal,
 	 * which counts nowhere) */
 	a.utime += 30;
@@ -357,11 +220,11 @@ static void test_conservation(void)
 	w.busy += 60;
 	w.idle += 140;
 	w.steal += 50;
-	w_proc(&w, &a);
-	w_proc(&w, &a1);
-	w_proc(&w, &b);
-	w_stat(&w);
-	w_domains(&w, "package p0 energy_uj=40000000\ndram d0 energy_uj=4000000\n");
+	world_put_process(&w, &a);
+	world_put_process(&w, &a1);
+	world_put_process(&w, &b);
+	world_stat(&w);
+	world_domains(&w, "package p0 energy_uj=40000000\ndram d0 energy_uj=4000000\n");
 	CHECK_EQ_INT(jpu_engine_sample(ea), 1);
 	CHECK_EQ_INT(jpu_engine_sample(eb), 1);
 	CHECK_EQ_INT(jpu_engine_sample(es), 1);
@@ -382,51 +245,51 @@ static void test_conservation(void)
 	jpu_engine_free(es);
 
 	/* the original's arithmetic: the scope also takes its share of idle */
-	ea = w_engine(&w, JPU_SCOPE_PROCESS, 100, JPU_IDLE_BUSY, NULL);
+	ea = world_engine(&w, JPU_SCOPE_PROCESS, 100, JPU_IDLE_BUSY, NULL);
 	jpu_engine_sample(ea);
-	advance(1000000);
+	world_advance(1000000);
 	a.utime += 30;
 	w.busy += 30;
 	w.idle += 70;
-	w_proc(&w, &a);
-	w_stat(&w);
-	w_domains(&w, "package p0 energy_uj=50000000\ndram d0 energy_uj=4000000\n");
+	world_put_process(&w, &a);
+	world_stat(&w);
+	world_domains(&w, "package p0 energy_uj=50000000\ndram d0 energy_uj=4000000\n");
 	CHECK_EQ_INT(jpu_engine_sample(ea), 1);
 	jpu_engine_summary(ea, &sa);
 	/* share 1.0 of the busy time: the whole package, DRAM unchanged (0 W) */
 	CHECK_NEAR(sa.cpu_usage_uw, 10e6, 2);
 	jpu_engine_free(ea);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 static void test_tracked_history_state(void)
 {
 	struct world w;
-	struct wproc k = {300, 1, 0, 0};
+	struct world_process k = {300, 1, 0, 0, 0};
 	char state[128], *j = NULL;
 	jpu_engine *e;
 
-	w_init(&w);
-	w_proc(&w, &k);
-	w_domains(&w, "package p0 energy_uj=0\n");
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_put_process(&w, &k);
+	world_domains(&w, "package p0 energy_uj=0\n");
 	snprintf(state, sizeof state, "%s/state", w.dir);
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
 	CHECK_EQ_INT(jpu_track(e, 300, "kernel-a"), 0);
 	CHECK_EQ_INT(jpu_track(e, 99999, "nope"), -ESRCH);
 	CHECK_EQ_INT(jpu_track(e, 300, ""), -EINVAL);
 	jpu_engine_sample(e);
 	for (int i = 1; i <= 6; i++) {
-		advance(1000000);
+		world_advance(1000000);
 		k.utime += 50;
 		w.busy += 100;
 		w.idle += 100;
-		w_proc(&w, &k);
-		w_stat(&w);
+		world_put_process(&w, &k);
+		world_stat(&w);
 		{
 			char d[64];
 
 			snprintf(d, sizeof d, "package p0 energy_uj=%d\n", i * 20000000);
-			w_domains(&w, d);
+			world_domains(&w, d);
 		}
 		CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	}
@@ -449,20 +312,20 @@ static void test_tracked_history_state(void)
 		CHECK_EQ_INT(n, 4);
 	}
 	free(j);
-	CHECK_EQ_INT(jpu_engine_history_json(e, fake_real - 1, &j), 0);
+	CHECK_EQ_INT(jpu_engine_history_json(e, world_real - 1, &j), 0);
 	CHECK(j && strstr(j, "\"samples\":[{\"time\"") != NULL && !strstr(j, "},{"));
 	free(j);
 	jpu_engine_free(e);
 
 	/* a restart carries the totals over and re-tracking picks the tag up */
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
 	CHECK_EQ_INT(jpu_tracked_json(e, &j), 0);
 	CHECK(j && strstr(j, "\"tag\":\"kernel-a\"") && strstr(j, "\"alive\":false"));
 	free(j);
 	CHECK_EQ_INT(jpu_track(e, 300, "kernel-a"), 0);
 	jpu_engine_sample(e);
-	advance(1000000);
-	w_domains(&w, "package p0 energy_uj=140000000\n");
+	world_advance(1000000);
+	world_domains(&w, "package p0 energy_uj=140000000\n");
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	{
 		jpu_summary s = {.sz = sizeof s};
@@ -475,11 +338,11 @@ static void test_tracked_history_state(void)
 	jpu_engine_free(e);
 
 	/* a corrupt state file is never half-loaded (moved aside: test_state.c) */
-	put(w.dir, "state", "jpu-state 1\nscope 1 2\n");
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
+	world_put(w.dir, "state", "jpu-state 1\nscope 1 2\n");
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
 	CHECK(e != NULL);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 static void test_bad_options(void)
@@ -541,9 +404,9 @@ static void test_emissions(void)
 	jpu_engine *e;
 	char d[64], *j = NULL;
 
-	w_init(&w);
-	w_domains(&w, "package p0 energy_uj=0\n");
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_domains(&w, "package p0 energy_uj=0\n");
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 	c.carbon_provider = "constant";
 	c.intensity_mg_per_kwh = 100000;
 	CHECK_EQ_INT(jpu_engine_set_carbon(e, &c), 0);
@@ -555,9 +418,9 @@ static void test_emissions(void)
 			c.pue_milli = 1500;
 			CHECK_EQ_INT(jpu_engine_set_carbon(e, &c), 0);
 		}
-		advance(1000000);
+		world_advance(1000000);
 		snprintf(d, sizeof d, "package p0 energy_uj=%d\n", i * 36000000);
-		w_domains(&w, d);
+		world_domains(&w, d);
 		CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	}
 	jpu_engine_summary(e, &s);
@@ -581,68 +444,68 @@ static void test_emissions(void)
 	c.country = "France";
 	CHECK_EQ_INT(jpu_engine_set_carbon(e, &c), -EINVAL);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 /* Idle policy "even": idle split among the users whose cgroup used CPU. */
 static void test_idle_even(void)
 {
 	struct world w;
-	struct wproc a = {100, 1, 0, 0};
+	struct world_process a = {100, 1, 0, 0, 0};
 	jpu_engine *e;
 	jpu_summary s = {.sz = sizeof s};
 
-	w_init(&w);
-	w_proc(&w, &a);
-	w_domains(&w, "package p0 energy_uj=0\n");
-	put(w.sys, "fs/cgroup/user.slice/user-1000.slice/cpu.stat", "usage_usec 100\n");
-	put(w.sys, "fs/cgroup/user.slice/user-1001.slice/cpu.stat", "usage_usec 100\n");
-	put(w.sys, "fs/cgroup/user.slice/user-1002.slice/cpu.stat", "usage_usec 100\n");
-	e = w_engine(&w, JPU_SCOPE_PROCESS, 100, JPU_IDLE_EVEN, NULL);
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_put_process(&w, &a);
+	world_domains(&w, "package p0 energy_uj=0\n");
+	world_put(w.sys, "fs/cgroup/user.slice/user-1000.slice/cpu.stat", "usage_usec 100\n");
+	world_put(w.sys, "fs/cgroup/user.slice/user-1001.slice/cpu.stat", "usage_usec 100\n");
+	world_put(w.sys, "fs/cgroup/user.slice/user-1002.slice/cpu.stat", "usage_usec 100\n");
+	e = world_engine(&w, JPU_SCOPE_PROCESS, 100, JPU_IDLE_EVEN, NULL);
 	jpu_engine_sample(e);
-	advance(1000000);
+	world_advance(1000000);
 	a.utime += 50;
 	w.busy += 100;
 	w.idle += 100;
-	w_proc(&w, &a);
-	w_stat(&w);
+	world_put_process(&w, &a);
+	world_stat(&w);
 	/* two of the three users ran this interval */
-	put(w.sys, "fs/cgroup/user.slice/user-1000.slice/cpu.stat", "usage_usec 9000\n");
-	put(w.sys, "fs/cgroup/user.slice/user-1001.slice/cpu.stat", "usage_usec 5000\n");
-	w_domains(&w, "package p0 energy_uj=20000000\n");
+	world_put(w.sys, "fs/cgroup/user.slice/user-1000.slice/cpu.stat", "usage_usec 9000\n");
+	world_put(w.sys, "fs/cgroup/user.slice/user-1001.slice/cpu.stat", "usage_usec 5000\n");
+	world_domains(&w, "package p0 energy_uj=20000000\n");
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	jpu_engine_summary(e, &s);
 	/* 20 W: active 10 W x share 0.5 = 5 W, idle 10 W / 2 users = 5 W */
 	CHECK_NEAR(s.cpu_usage_uw, 10e6, 2);
 	CHECK_NEAR(s.cpu_idle_uw, 5e6, 2);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 /* Tags and messages are escaped for JSON and for Prometheus label values. */
 static void test_escaping(void)
 {
 	struct world w;
-	struct wproc k = {300, 1, 0, 0};
+	struct world_process k = {300, 1, 0, 0, 0};
 	jpu_engine *e;
 	char *j = NULL, *p = NULL;
 
-	w_init(&w);
-	w_proc(&w, &k);
-	w_domains(&w, "package p0 energy_uj=0\n");
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_put_process(&w, &k);
+	world_domains(&w, "package p0 energy_uj=0\n");
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 	CHECK_EQ_INT(jpu_track(e, 300, "nb \"a\\b\"\n\x01"), 0);
 	CHECK_EQ_INT(jpu_tracked_json(e, &j), 0);
 	CHECK(j && strstr(j, "\"tag\":\"nb \\\"a\\\\b\\\"\\u000a\\u0001\"") != NULL);
 	jpu_engine_sample(e);
-	advance(1000000);
+	world_advance(1000000);
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	CHECK_EQ_INT(jpu_engine_prometheus(e, &p), 0);
 	CHECK(p && strstr(p, "{tag=\"nb \\\"a\\\\b\\\"\\n\x01\",part=\"cpu\"}") != NULL);
 	free(j);
 	free(p);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 /* Diagnostics through the accessor, as the JSON array has them. */
@@ -655,14 +518,14 @@ static void test_diagnostic_accessor(void)
 	char *j = NULL;
 	int n;
 
-	w_init(&w);
-	w_domains(&w, "package p0 energy_uj=0\n");
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_domains(&w, "package p0 energy_uj=0\n");
 	o.sysfs_root = w.sys;
 	o.procfs_root = w.proc;
 	o.sensors = "rapl,fake"; /* no class/powercap in the tree: rapl absent */
 	CHECK_EQ_INT(jpu_engine_new(&o, &e), 0);
 	if (!e) {
-		w_fini(&w);
+		world_fini(&w);
 		return;
 	}
 	n = jpu_engine_diagnostic(e, 0, &d);
@@ -681,7 +544,7 @@ static void test_diagnostic_accessor(void)
 	CHECK_EQ_INT(jpu_engine_diagnostic(NULL, 0, &d), -EINVAL);
 	free(j);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 int main(void)

@@ -19,126 +19,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "tree_files.h"
 #include "engine.h"
-
-static uint64_t fake_mono = 1000000, fake_real = 1795600000000000ULL;
-
-static uint64_t clock_mono(void)
-{
-	return fake_mono;
-}
-
-static uint64_t clock_real(void)
-{
-	return fake_real;
-}
-
-static void advance(uint64_t usec)
-{
-	fake_mono += usec;
-	fake_real += usec;
-}
-
-/* The synthetic machine: host CPU ticks, processes, fake domains. */
-struct world {
-	char dir[64], sys[96], proc[96];
-	uint64_t busy, idle, steal;
-	uint64_t mem_total_kb, mem_avail_kb;
-};
-
-struct wproc {
-	int pid, ppid;
-	uint64_t utime, rss_pages;
-	unsigned uid;
-};
-
-static void w_stat(struct world *w)
-{
-	char buf[256];
-
-	/* user nice system idle iowait irq softirq steal guest guest_nice */
-	snprintf(buf, sizeof buf,
-	         "cpu  %llu 0 0 %llu 0 0 0 %llu 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n"
-	         "cpu1 0 0 0 0 0 0 0 0 0 0\nbtime 1\n",
-	         (unsigned long long)w->busy, (unsigned long long)w->idle,
-	         (unsigned long long)w->steal);
-	world_put(w->proc, "stat", buf);
-	snprintf(buf, sizeof buf, "MemTotal: %llu kB\nMemFree: 1 kB\nMemAvailable: %llu kB\n",
-	         (unsigned long long)w->mem_total_kb, (unsigned long long)w->mem_avail_kb);
-	world_put(w->proc, "meminfo", buf);
-}
-
-static void w_proc(struct world *w, const struct wproc *p)
-{
-	char rel[64], buf[512];
-
-	snprintf(rel, sizeof rel, "%d/stat", p->pid);
-	snprintf(buf, sizeof buf,
-	         "%d (p%d) S %d %d %d 0 -1 0 0 0 0 0 %llu 0 0 0 20 0 1 0 %d 1000 %llu 0\n", p->pid,
-	         p->pid, p->ppid, p->pid, p->pid, (unsigned long long)p->utime, p->pid,
-	         (unsigned long long)p->rss_pages);
-	world_put(w->proc, rel, buf);
-	snprintf(rel, sizeof rel, "%d/status", p->pid);
-	snprintf(buf, sizeof buf, "Uid:\t%u\t%u\t%u\t%u\n", p->uid, p->uid, p->uid, p->uid);
-	world_put(w->proc, rel, buf);
-	/* the uid of a process is its /proc/PID directory's owner (as the
-	 * kernel sets it): root may give the fixture's one away */
-	snprintf(buf, sizeof buf, "%s/%d", w->proc, p->pid);
-	if (p->uid && chown(buf, p->uid, 0) < 0)
-		fprintf(stderr, "chown %s: %s\n", buf, strerror(errno));
-}
-
-static void w_domains(struct world *w, const char *text)
-{
-	world_put(w->sys, "fake/domains", text);
-}
-
-static void w_init(struct world *w)
-{
-	snprintf(w->dir, sizeof w->dir, "/tmp/jpu-test-engine-XXXXXX");
-	if (!mkdtemp(w->dir)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	snprintf(w->sys, sizeof w->sys, "%s/sys", w->dir);
-	snprintf(w->proc, sizeof w->proc, "%s/proc", w->dir);
-	mkdir(w->sys, 0755);
-	mkdir(w->proc, 0755);
-	w->busy = 1000;
-	w->idle = 1000;
-	w->steal = 0;
-	w->mem_total_kb = 4096;
-	w->mem_avail_kb = 2048;
-	w_stat(w);
-}
-
-static void w_fini(struct world *w)
-{
-	nftw(w->dir, world_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static jpu_engine *w_engine(struct world *w, enum jpu_scope scope, pid_t pid,
-                            enum jpu_idle_policy policy, const char *state)
-{
-	jpu_engine_opts o = {.sz = sizeof o};
-	jpu_engine *e = NULL;
-	int r;
-
-	o.sysfs_root = w->sys;
-	o.procfs_root = w->proc;
-	o.sensors = "fake";
-	o.scope = scope;
-	o.pid = pid;
-	o.idle_policy = policy;
-	o.history_len = 4;
-	o.state_file = state;
-	r = jpu_engine_new(&o, &e);
-	CHECK_EQ_INT(r, 0);
-	if (r == 0)
-		jpu_engine_set_clocks(e, clock_mono, clock_real);
-	return e;
-}
+#include "world.h"
 
 static void sleep_usec(long usec)
 {
@@ -195,10 +77,10 @@ static void test_errors(void)
 	jpu_summary s = {.sz = sizeof s};
 	char *j = NULL;
 
-	w_init(&w);
-	w_domains(&w, two_parts_t0);
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_domains(&w, two_parts_t0);
 	w_cgroup(&w, "/a", 0, 0);
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 	CHECK_EQ_INT(jpu_scope_from_string("cgroup"), JPU_SCOPE_CGROUP);
 	CHECK_STR(jpu_scope_to_string(JPU_SCOPE_CGROUP), "cgroup");
 	sp.scope = JPU_SCOPE_SYSTEM;
@@ -241,7 +123,7 @@ static void test_errors(void)
 	/* a removed key may be added again at once */
 	CHECK_EQ_INT(jpu_scope_add(e, "a", &sp), 0);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 /* Two cgroups and the rest of the machine (a third cgroup holding the
@@ -258,13 +140,13 @@ static void test_cgroups_conservation(void)
 	uint64_t hz = (uint64_t)sysconf(_SC_CLK_TCK), sum;
 	char *j;
 
-	w_init(&w);
-	w_domains(&w, two_parts_t0);
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_domains(&w, two_parts_t0);
 	/* memory in use: 4096 - 2048 kB = 2 MiB; a 1/4, b 1/2, rest 1/4 */
 	w_cgroup(&w, "/kubepods/pod-a", 5000000, 524288);
 	w_cgroup(&w, "/kubepods/pod-b", 7000000, 1048576);
 	w_cgroup(&w, "/system.slice", 1000000, 524288);
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 	sp = cgroup_spec("/kubepods/pod-a", 4);
 	CHECK_EQ_INT(jpu_scope_add(e, "pod-a", &sp), 0);
 	sp = cgroup_spec("/kubepods/pod-b", 0);
@@ -272,16 +154,16 @@ static void test_cgroups_conservation(void)
 	sp = cgroup_spec("/system.slice", 0);
 	CHECK_EQ_INT(jpu_scope_add(e, "rest", &sp), 0);
 	CHECK_EQ_INT(jpu_engine_sample(e), 0); /* baseline */
-	advance(1000000);
+	world_advance(1000000);
 	/* 1 s on a machine of hz ticks a second: 100 busy of 200 in all;
 	 * the cgroups ran 30 %, 50 % and 20 % of the busy time */
 	w.busy += 100;
 	w.idle += 100;
-	w_stat(&w);
+	world_stat(&w);
 	w_cgroup(&w, "/kubepods/pod-a", 5000000 + 30 * 1000000 / hz, 524288);
 	w_cgroup(&w, "/kubepods/pod-b", 7000000 + 50 * 1000000 / hz, 1048576);
 	w_cgroup(&w, "/system.slice", 1000000 + 20 * 1000000 / hz, 524288);
-	w_domains(&w, two_parts_t1);
+	world_domains(&w, two_parts_t1);
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	CHECK_EQ_INT(jpu_engine_summary(e, &sys), 0);
 	CHECK_EQ_INT(jpu_scope_summary(e, "pod-a", &a), 0);
@@ -317,11 +199,11 @@ static void test_cgroups_conservation(void)
 	CHECK_EQ_INT(jpu_scope_remove(e, "pod-b"), 0);
 	CHECK_EQ_INT(jpu_scope_summary(e, "pod-b", &b), -ENOENT);
 	CHECK_EQ_U64(e->past_energy.cpu_uj + e->past_energy.dram_uj, 3000000);
-	advance(1000000);
+	world_advance(1000000);
 	w.busy += 100;
 	w.idle += 100;
-	w_stat(&w);
-	w_domains(&w, "package package-0 energy_uj=21000000\ndram dram energy_uj=4000000\n");
+	world_stat(&w);
+	world_domains(&w, "package package-0 energy_uj=21000000\ndram dram energy_uj=4000000\n");
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	CHECK_EQ_INT(jpu_scope_summary(e, "pod-a", &a), 0);
 	CHECK_EQ_INT(a.seq, 2);
@@ -329,7 +211,7 @@ static void test_cgroups_conservation(void)
 	CHECK_EQ_U64(a.cpu_usage_uw, 250000);
 	CHECK_EQ_U64(a.energy_uj, 2000000);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 /* One USER scope per uid and a PROCESS scope, on the fixture /proc (no
@@ -338,8 +220,8 @@ static void test_cgroups_conservation(void)
 static int test_users_and_process(void)
 {
 	struct world w;
-	struct wproc a = {100, 1, 0, 128, 1000}, a1 = {101, 100, 0, 128, 1000},
-	             b = {200, 1, 0, 256, 1001};
+	struct world_process a = {100, 1, 0, 128, 1000}, a1 = {101, 100, 0, 128, 1000},
+	                     b = {200, 1, 0, 256, 1001};
 	jpu_engine *e;
 	jpu_scope_spec sp = {.sz = sizeof sp};
 	jpu_summary ua = {.sz = sizeof ua}, ub = {.sz = sizeof ub}, pa = {.sz = sizeof pa};
@@ -347,12 +229,12 @@ static int test_users_and_process(void)
 
 	if (geteuid() != 0)
 		return check_skip("not root: fixture processes cannot belong to other uids");
-	w_init(&w);
-	w_domains(&w, two_parts_t0);
-	w_proc(&w, &a);
-	w_proc(&w, &a1);
-	w_proc(&w, &b);
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_domains(&w, two_parts_t0);
+	world_put_process(&w, &a);
+	world_put_process(&w, &a1);
+	world_put_process(&w, &b);
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 	sp.scope = JPU_SCOPE_USER;
 	sp.uid = 1000;
 	CHECK_EQ_INT(jpu_scope_add(e, "user/1000", &sp), 0);
@@ -362,17 +244,17 @@ static int test_users_and_process(void)
 	sp.pid = 101;
 	CHECK_EQ_INT(jpu_scope_add(e, "tree-101", &sp), 0);
 	CHECK_EQ_INT(jpu_engine_sample(e), 0);
-	advance(1000000);
+	world_advance(1000000);
 	w.busy += 100;
 	w.idle += 100;
-	w_stat(&w);
+	world_stat(&w);
 	a.utime += 10;
 	a1.utime += 20;
 	b.utime += 50;
-	w_proc(&w, &a);
-	w_proc(&w, &a1);
-	w_proc(&w, &b);
-	w_domains(&w, two_parts_t1);
+	world_put_process(&w, &a);
+	world_put_process(&w, &a1);
+	world_put_process(&w, &b);
+	world_domains(&w, two_parts_t1);
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	CHECK_EQ_INT(jpu_scope_summary(e, "user/1000", &ua), 0);
 	CHECK_EQ_INT(jpu_scope_summary(e, "user/1001", &ub), 0);
@@ -393,7 +275,7 @@ static int test_users_and_process(void)
 	      NULL);
 	free(j);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 	return 0;
 }
 
@@ -409,18 +291,18 @@ static void test_state_restart(void)
 	FILE *f;
 	long n;
 
-	w_init(&w);
+	CHECK_EQ_INT(world_init(&w), 0);
 	snprintf(state, sizeof state, "%s/state", w.dir);
-	w_domains(&w, two_parts_t0);
+	world_domains(&w, two_parts_t0);
 	w_cgroup(&w, "/job", 0, 1048576);
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
 	CHECK_EQ_INT(jpu_scope_add(e, "slurm:job/7", &sp), 0);
 	jpu_engine_sample(e);
-	advance(1000000);
+	world_advance(1000000);
 	w.busy += 100;
 	w.idle += 100;
-	w_stat(&w);
-	w_domains(&w, two_parts_t1);
+	world_stat(&w);
+	world_domains(&w, two_parts_t1);
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	CHECK_EQ_INT(jpu_scope_summary(e, "slurm:job/7", &s), 0);
 	/* no CPU time; half the memory in use of 1 W active DRAM */
@@ -437,22 +319,22 @@ static void test_state_restart(void)
 	free(text);
 
 	/* restart: the key continues its totals */
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, state);
 	CHECK_EQ_INT(jpu_scope_summary(e, "slurm:job/7", &s), -ENOENT); /* not added yet */
 	CHECK_EQ_INT(jpu_scope_add(e, "slurm:job/7", &sp), 0);
 	jpu_engine_sample(e);
-	advance(1000000);
+	world_advance(1000000);
 	w.busy += 100;
 	w.idle += 100;
-	w_stat(&w);
-	w_domains(&w, "package package-0 energy_uj=21000000\ndram dram energy_uj=4000000\n");
+	world_stat(&w);
+	world_domains(&w, "package package-0 energy_uj=21000000\ndram dram energy_uj=4000000\n");
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	CHECK_EQ_INT(jpu_scope_summary(e, "slurm:job/7", &s), 0);
 	CHECK_EQ_U64(s.energy_uj, 1000000);
 	CHECK_EQ_INT(jpu_scope_remove(e, "slurm:job/7"), 0);
 	CHECK_EQ_U64(e->past_energy.dram_uj, 1000000);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 /* Prometheus: the added scopes' series with their labels, values escaped,
@@ -465,12 +347,12 @@ static void test_prometheus(void)
 	char *text = NULL, cmd[256], path[160];
 	FILE *f;
 
-	w_init(&w);
-	w_domains(&w, "package package-0 energy_uj=1000000\ndram dram energy_uj=0\n"
-	              "gpu gpu0 energy_uj=0\n");
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_domains(&w, "package package-0 energy_uj=1000000\ndram dram energy_uj=0\n"
+	                  "gpu gpu0 energy_uj=0\n");
 	w_cgroup(&w, "/a", 0, 0);
 	w_cgroup(&w, "/b", 0, 0);
-	e = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	e = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 	sp.labels[0][0] = "pod";
 	sp.labels[0][1] = "we\"ird\\pod\nname";
 	sp.labels[1][0] = "namespace";
@@ -480,9 +362,9 @@ static void test_prometheus(void)
 	sp.prometheus = 0;
 	CHECK_EQ_INT(jpu_scope_add(e, "pod-b", &sp), 0);
 	jpu_engine_sample(e);
-	advance(1000000);
-	w_domains(&w, "package package-0 energy_uj=11000000\ndram dram energy_uj=2000000\n"
-	              "gpu gpu0 energy_uj=30000000\n");
+	world_advance(1000000);
+	world_domains(&w, "package package-0 energy_uj=11000000\ndram dram energy_uj=2000000\n"
+	                  "gpu gpu0 energy_uj=30000000\n");
 	CHECK_EQ_INT(jpu_engine_sample(e), 1);
 	CHECK_EQ_INT(jpu_engine_prometheus(e, &text), 0);
 	/* the node's zones and GPU devices, whatever the scope */
@@ -514,7 +396,7 @@ static void test_prometheus(void)
 	}
 	free(text);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 /* The API from the caller's thread while the sampler ticks (the rules of
@@ -529,8 +411,8 @@ static void test_while_sampling(void)
 	char *j, *text;
 	int added = 0, seen = 0;
 
-	w_init(&w);
-	w_domains(&w, two_parts_t0);
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_domains(&w, two_parts_t0);
 	w_cgroup(&w, "/a", 0, 0);
 	o.sysfs_root = w.sys;
 	o.procfs_root = w.proc;
@@ -556,7 +438,7 @@ static void test_while_sampling(void)
 	CHECK(seen > 0);
 	CHECK_EQ_INT(jpu_engine_stop(e), 0);
 	jpu_engine_free(e);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 /* ---- real cgroups (root) ---------------------------------------------------- */
