@@ -12,6 +12,7 @@ extension (engine sampling) is compared with one without it.
 Targets: median <= 1 ms, p99 <= 5 ms, monitoring <= 0.5 % of one core, flat in clients.
 
     python jupyter/bench/bench_latency.py [--procs 1000] [--requests 2000] [--idle 20]
+        [--daemon /run/jpu/jpud.sock]   (the server reads that jpud instead of sampling)
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, extension: bool, workdir: Path, interval: float):
+    def __init__(self, extension: bool, workdir: Path, interval: float, daemon: str = ""):
         self.port = free_port()
         self.token = secrets.token_hex(16)
         env = dict(os.environ)
@@ -80,6 +81,7 @@ class Server:
                 "--ServerApp.jpserver_extensions=jupyter_power_usage=True",
                 f"--PowerUsageDisplay.sample_interval={interval}",
                 "--PowerUsageDisplay.nvml_library=",
+                f"--PowerUsageDisplay.daemon_socket={daemon}",
             ]
         self.log = open(workdir / "server.log", "w")
         self.proc = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -194,6 +196,11 @@ def main() -> int:
         default=0.1,
         help="seconds between one client's polls in the polling runs (0.1; 0 = only back to back)",
     )
+    ap.add_argument(
+        "--daemon",
+        default="",
+        help="a running jpud's socket: the server reads it (default: none, sampling in-process)",
+    )
     args = ap.parse_args()
 
     sleepers = [
@@ -206,7 +213,10 @@ def main() -> int:
             tmp_path = Path(tmp)
             (tmp_path / "a").mkdir()
             (tmp_path / "b").mkdir()
-            server = Server(True, tmp_path / "a", args.interval)
+            server = Server(True, tmp_path / "a", args.interval, args.daemon)
+            if args.daemon:
+                _, body = server.get(ENDPOINT)
+                print(f"figures from: {json.loads(body)['origin']['label']} ({args.daemon})")
             try:
                 print(
                     f"{'endpoint':<34}{'clients':>8}{'median ms':>11}{'p99 ms':>9}"

@@ -430,7 +430,7 @@ static int perf_probe(struct jpu_sensor *s, const struct jpu_probe_opts *o, stru
 			diag->reason = JPU_REASON_PERMISSION;
 			snprintf(diag->message, sizeof diag->message,
 			         "perf: system-wide power events need CAP_PERFMON or "
-			         "kernel.perf_event_paranoid <= 0 (sysctl); or run jpud");
+			         "kernel.perf_event_paranoid <= 0 (sysctl)");
 			r = -EACCES;
 		} else {
 			diag->reason = JPU_REASON_ABSENT;
