@@ -40,13 +40,21 @@ API = "api/metrics/v1/power_usage"
 ACCOUNT = "jpujup1"
 MARK = "JPU-RESULT "
 CELL = f"""
-import json
+import json, os, shutil, subprocess
 ip = get_ipython()
 ip.run_line_magic("load_ext", "jpu")
 # longer than jpud's 1 s tick: a block measured by jpud ends at its next sample
 ip.run_cell_magic("energy", "", "import time\\nsum(i * i for i in range(300000))\\ntime.sleep(2.5)")
 m = ip.magics_manager.registry["EnergyMagics"].last
+cli = None
+if os.environ.get("JPU_DAEMON_SOCKET"):
+    # `jpu` in a kernel reads what the server reads
+    run = subprocess.run([shutil.which("jpu"), "--json", "--count", "1", "--scope", "user"],
+                         capture_output=True)
+    cli = json.loads(run.stdout) if run.returncode == 0 else run.stderr.decode()
 print({MARK!r} + json.dumps({{
+    "cli": cli,
+    "env_socket": os.environ.get("JPU_DAEMON_SOCKET"),
     "power_source": m.power_source,
     "origin": m.settings_origin,
     "daemon_socket": m.daemon_socket,
@@ -277,6 +285,10 @@ def test_server_on_jpud_measures_falls_back_and_comes_back(world):
     cell = run_cell(server, kernel_id)
     assert cell["origin"] == "daemon" and cell["daemon_socket"] == daemon.socket, cell
     assert cell["power_source"] == body["cpu"]["source"] == "rapl", cell
+    # the CLI in the kernel: through jpud too (the account alone would estimate)
+    assert cell["env_socket"] == daemon.socket and isinstance(cell["cli"], dict), cell
+    assert cell["cli"]["cpu"]["source"] == "rapl", cell
+    assert cell["cli"].get("key") == f"u:{pw.pw_uid}", cell["cli"]
 
     # ---- jpud stops: no failed request, the estimate with the reason, totals carried on
     totals = [body["energy_j"]["total"]]

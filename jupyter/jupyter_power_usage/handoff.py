@@ -8,7 +8,7 @@ server, the cell and the top bar disagree ("rapl" above, "estimated" in the cell
   copies into each kernel (``SessionManager.get_kernel_env`` and jupyter_client's
   ``LocalProvisioner`` both start from ``os.environ``) and each terminal: ``JPU_SYSFS``,
   ``JPU_PROCFS``, ``JPU_NVML`` (unset: the system's library, "": no GPU) and
-  ``JPU_DAEMON_SOCKET`` (unset: no jpud);
+  ``JPU_DAEMON_SOCKET`` (set while the server reads jpud, for processes started meanwhile);
 - the carbon settings in force (which the front end may change while kernels run, and which may
   hold the Electricity Maps token) go into a JSON file of mode 0600 in the Jupyter runtime
   directory, rewritten on every change; ``JPU_SETTINGS_FILE`` names it. A token in the
@@ -88,7 +88,9 @@ class KernelHandoff:
             ENV_SYSFS: cfg.sysfs_path,
             ENV_PROCFS: cfg.procfs_path,
             ENV_NVML: cfg.nvml_library,
-            ENV_DAEMON_SOCKET: cfg.daemon_socket or None,
+            # only while the server reads jpud: `jpu` in a terminal or `!jpu` in a cell then
+            # reads it too, and never a socket where no daemon answers
+            ENV_DAEMON_SOCKET: self.daemon_socket,
             ENV_SETTINGS_FILE: self.path,
             ENV_TOKEN: None,  # read by the server already; kernels get it from the file
         }
@@ -139,8 +141,16 @@ class KernelHandoff:
             )
 
     def set_daemon(self, socket_path: str | None) -> None:
-        """The server now reads jpud at socket_path (None: in-process): tell the kernels."""
+        """The server now reads jpud at socket_path (None: in-process): tell the kernels (the
+        settings file, read at each measurement) and the processes started from now on (the
+        environment)."""
         self.daemon_socket = socket_path
+        if self._saved_env is None:
+            return
+        if socket_path is None:
+            os.environ.pop(ENV_DAEMON_SOCKET, None)
+        else:
+            os.environ[ENV_DAEMON_SOCKET] = socket_path
         self.update(getattr(self, "_carbon", {}))
 
     def stop(self) -> None:
