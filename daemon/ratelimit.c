@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Token buckets per uid (ratelimit.h). The caller holds its own lock. */
+/* Token buckets per caller (ratelimit.h). The caller holds its own lock. */
 #include <string.h>
 
 #include "ratelimit.h"
@@ -11,10 +11,10 @@ void jpud_ratelimit_init(struct jpud_ratelimit *rl, unsigned per_sec, unsigned b
 	rl->burst = burst ? burst : 1;
 }
 
-bool jpud_ratelimit_take(struct jpud_ratelimit *rl, uid_t uid, uint64_t now_usec)
+bool jpud_ratelimit_take(struct jpud_ratelimit *rl, uint64_t caller, uint64_t now_usec)
 {
 	const uint64_t cap = (uint64_t)rl->burst * 1000;
-	unsigned h = ((unsigned)uid * 2654435761u) % JPUD_RATE_SLOTS;
+	unsigned h = (unsigned)((caller * 0x9E3779B97F4A7C15ull) >> 32) % JPUD_RATE_SLOTS;
 	struct jpud_bucket *b = NULL, *oldest = &rl->slot[h];
 
 	/* open addressing over a short probe; past it, reuse the slot idle
@@ -23,7 +23,7 @@ bool jpud_ratelimit_take(struct jpud_ratelimit *rl, uid_t uid, uint64_t now_usec
 	for (unsigned i = 0; i < 16; i++) {
 		struct jpud_bucket *s = &rl->slot[(h + i) % JPUD_RATE_SLOTS];
 
-		if (s->used && s->uid == uid) {
+		if (s->used && s->caller == caller) {
 			b = s;
 			break;
 		}
@@ -35,7 +35,7 @@ bool jpud_ratelimit_take(struct jpud_ratelimit *rl, uid_t uid, uint64_t now_usec
 	if (!b) {
 		b = oldest;
 		b->used = true;
-		b->uid = uid;
+		b->caller = caller;
 		b->tokens_milli = cap;
 		b->last_usec = now_usec;
 	}

@@ -18,6 +18,8 @@
 
 enum kind { K_USER, K_CONTAINER, K_PROCESS, K_TAG };
 
+#define OWNER_MAX 40 /* "4294967295.c:" and 16 hex digits */
+
 struct entry {
 	char key[JPUD_KEY_MAX];
 	enum kind kind;
@@ -25,6 +27,7 @@ struct entry {
 	pid_t pid;                   /* K_PROCESS, K_TAG: daemon-side PID */
 	pid_t nspid;                 /* K_TAG: as its owner named it */
 	char tag[65];                /* K_TAG */
+	char owner[OWNER_MAX];       /* K_TAG: "UID", or "UID.c:HASH" in a container */
 	char *cgroup;                /* K_CONTAINER: the unit's cgroup path */
 	struct jpu_cgroup_unit unit; /* K_CONTAINER: for the labels */
 	unsigned missed;             /* discovery passes without it (users, containers) */
@@ -178,6 +181,17 @@ static bool is_container(enum jpu_cgroup_kind k)
 	       k == JPU_CGROUP_PODMAN || k == JPU_CGROUP_MACHINE || k == JPU_CGROUP_SLURM;
 }
 
+/* "c:HASH" of the unit's cgroup path: a key of fixed size and safe
+ * characters for a path that may hold anything printable. */
+static void container_key(const struct jpu_cgroup_of *cg, char key[JPUD_KEY_MAX])
+{
+	const char *path = jpu_cgroup_main_path(&cg->paths);
+	char unit[JPU_CGROUP_PATH_MAX];
+
+	snprintf(unit, sizeof unit, "%.*s", (int)cg->unit.unit_len, path);
+	snprintf(key, JPUD_KEY_MAX, "c:%016llx", (unsigned long long)fnv1a(unit));
+}
+
 /* The container entry of a process's cgroup, made if new. s->lock held. */
 static struct entry *container_of(struct jpud_scopes *s, jpu_engine *e,
                                   const struct jpu_cgroup_of *cg, int *ret_r)
@@ -187,7 +201,7 @@ static struct entry *container_of(struct jpud_scopes *s, jpu_engine *e,
 	struct entry en = {0}, *have;
 
 	snprintf(unit, sizeof unit, "%.*s", (int)cg->unit.unit_len, path);
-	snprintf(en.key, sizeof en.key, "c:%016llx", (unsigned long long)fnv1a(unit));
+	container_key(cg, en.key);
 	have = find(s, en.key);
 	if (have) {
 		have->missed = 0;
@@ -419,6 +433,40 @@ int jpud_scopes_process(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_
 	return 0;
 }
 
+/* Whose tags the caller's are: its uid, and its container when it runs in
+ * one. On Kubernetes every user may be uid 1000: by uid alone, one pod
+ * would list and remove another's kernels. */
+static int tag_owner(struct jpud_scopes *s, pid_t caller, uid_t uid, char owner[OWNER_MAX],
+                     const char **err)
+{
+	struct jpu_cgroup_of cg;
+	char key[JPUD_KEY_MAX];
+
+	if (jpu_cgroup_of_pid(s->o.procfs_fd, caller, &cg) < 0) {
+		*err = "cannot read the caller's cgroup";
+		return -ESRCH;
+	}
+	if (!is_container(cg.unit.kind)) {
+		snprintf(owner, OWNER_MAX, "%u", (unsigned)uid);
+		return 0;
+	}
+	container_key(&cg, key);
+	snprintf(owner, OWNER_MAX, "%u.%.18s", (unsigned)uid, key);
+	return 0;
+}
+
+uint64_t jpud_scopes_caller_id(struct jpud_scopes *s, pid_t caller, uid_t uid)
+{
+	struct jpu_cgroup_of cg;
+	char key[JPUD_KEY_MAX];
+
+	if (jpu_cgroup_of_pid(s->o.procfs_fd, caller, &cg) < 0 || !is_container(cg.unit.kind))
+		return uid;
+	container_key(&cg, key);
+	/* above every uid: a container's bucket is never a host user's */
+	return (1ull << 63) | (fnv1a(key) ^ uid);
+}
+
 int jpud_scopes_track(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid, pid_t nspid,
                       const char *tag, const char **ret_err)
 {
@@ -430,7 +478,10 @@ int jpud_scopes_track(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t 
 	r = owned_pid(s, caller, uid, nspid, &pid, ret_err);
 	if (r < 0)
 		return r;
-	snprintf(en.key, sizeof en.key, "t:%u:%s", (unsigned)uid, tag);
+	r = tag_owner(s, caller, uid, en.owner, ret_err);
+	if (r < 0)
+		return r;
+	snprintf(en.key, sizeof en.key, "t:%s:%s", en.owner, tag);
 	pthread_mutex_lock(&s->lock);
 	have = find(s, en.key);
 	if (have && have->pid != pid) {
@@ -443,7 +494,7 @@ int jpud_scopes_track(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t 
 		}
 	} else if (!have) {
 		for (size_t i = 0; i < s->n; i++)
-			mine += s->v[i].kind == K_TAG && s->v[i].uid == uid;
+			mine += s->v[i].kind == K_TAG && !strcmp(s->v[i].owner, en.owner);
 		if (mine >= JPUD_TAGS_PER_USER) {
 			r = -ENOSPC;
 		} else {
@@ -467,13 +518,17 @@ int jpud_scopes_track(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t 
 	return r;
 }
 
-int jpud_scopes_untrack(struct jpud_scopes *s, jpu_engine *e, uid_t uid, const char *tag,
-                        const char **ret_err)
+int jpud_scopes_untrack(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid,
+                        const char *tag, const char **ret_err)
 {
-	char key[JPUD_KEY_MAX];
+	char key[JPUD_KEY_MAX], owner[OWNER_MAX];
 	struct entry *en;
+	int r;
 
-	snprintf(key, sizeof key, "t:%u:%s", (unsigned)uid, tag);
+	r = tag_owner(s, caller, uid, owner, ret_err);
+	if (r < 0)
+		return r;
+	snprintf(key, sizeof key, "t:%s:%s", owner, tag);
 	pthread_mutex_lock(&s->lock);
 	en = find(s, key);
 	if (en) {
@@ -490,12 +545,17 @@ int jpud_scopes_untrack(struct jpud_scopes *s, jpu_engine *e, uid_t uid, const c
 	return 0;
 }
 
-int jpud_scopes_tracked_json(struct jpud_scopes *s, jpu_engine *e, uid_t uid, char **ret_json)
+int jpud_scopes_tracked_json(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid,
+                             char **ret_json)
 {
 	size_t len = 1, cap = 256;
-	char *out = malloc(cap);
+	const char *err;
+	char owner[OWNER_MAX], *out;
 	bool first = true;
 
+	if (tag_owner(s, caller, uid, owner, &err) < 0)
+		return -ESRCH;
+	out = malloc(cap);
 	if (!out)
 		return -ENOMEM;
 	out[0] = '[';
@@ -506,7 +566,7 @@ int jpud_scopes_tracked_json(struct jpud_scopes *s, jpu_engine *e, uid_t uid, ch
 		size_t need;
 		int hl;
 
-		if (en->kind != K_TAG || en->uid != uid)
+		if (en->kind != K_TAG || strcmp(en->owner, owner) != 0)
 			continue;
 		if (jpu_scope_json(e, en->key, &sample) < 0)
 			sample = NULL;

@@ -57,13 +57,19 @@ int jpud_scopes_container(struct jpud_scopes *s, jpu_engine *e, pid_t caller,
  * ask for any it can see). */
 int jpud_scopes_process(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid, pid_t nspid,
                         char ret_key[JPUD_KEY_MAX], const char **ret_err);
+/* Who the caller is for its rate limit: its uid, or its uid and container
+ * when it runs in one (pods that share uid 1000 are not one caller). */
+uint64_t jpud_scopes_caller_id(struct jpud_scopes *s, pid_t caller, uid_t uid);
 /* Track nspid's tree under the caller's tag; re-tracking a tag follows
  * the new tree and keeps its total (a restarted kernel). */
 int jpud_scopes_track(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid, pid_t nspid,
                       const char *tag, const char **ret_err);
-int jpud_scopes_untrack(struct jpud_scopes *s, jpu_engine *e, uid_t uid, const char *tag,
-                        const char **ret_err);
-/* The caller's tags as a JSON array [{"tag":..,"pid":..,"sample":{..}},..]. */
-int jpud_scopes_tracked_json(struct jpud_scopes *s, jpu_engine *e, uid_t uid, char **ret_json);
+int jpud_scopes_untrack(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid,
+                        const char *tag, const char **ret_err);
+/* The caller's tags as a JSON array [{"tag":..,"pid":..,"sample":{..}},..].
+ * Tags belong to the caller's uid and, inside a container, to that
+ * container too: pods that share uid 1000 never see each other's. */
+int jpud_scopes_tracked_json(struct jpud_scopes *s, jpu_engine *e, pid_t caller, uid_t uid,
+                             char **ret_json);
 
 #endif /* JPUD_SCOPES_H */

@@ -271,12 +271,12 @@ static enum MHD_Result answer_with(struct jpud_server *s, jpu_engine *e, struct 
 			return error(c, status_of(r), err);
 		return reply(c, MHD_HTTP_CREATED, dup_text("{\"tracked\":true}"), true);
 	case JPUD_UNTRACK:
-		r = jpud_scopes_untrack(s->scopes, e, who->uid, q->tag, &err);
+		r = jpud_scopes_untrack(s->scopes, e, who->pid, who->uid, q->tag, &err);
 		if (r < 0)
 			return error(c, status_of(r), err);
 		return reply(c, MHD_HTTP_OK, dup_text("{\"tracked\":false}"), true);
 	case JPUD_TRACKED:
-		r = jpud_scopes_tracked_json(s->scopes, e, who->uid, &out);
+		r = jpud_scopes_tracked_json(s->scopes, e, who->pid, who->uid, &out);
 		if (r < 0)
 			return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-r));
 		return reply(c, MHD_HTTP_OK, out, true);
@@ -347,11 +347,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (r < 0)
 		return error(c, MHD_HTTP_BAD_REQUEST, err);
 
-	/* Prometheus scrapes are not rate limited per uid (there is none on
-	 * TCP); the listener is loopback by default and MHD caps connections. */
+	/* Prometheus scrapes are not rate limited per caller (there is none
+	 * on TCP); the listener is loopback by default and MHD caps
+	 * connections. A unix caller is its uid, and its container when it
+	 * runs in one. */
 	if (who->is_unix) {
+		uint64_t id = jpud_scopes_caller_id(s->scopes, who->pid, who->uid);
+
 		pthread_mutex_lock(&s->lock);
-		ok = jpud_ratelimit_take(&s->rl, who->uid, jpu_now_mono_usec());
+		ok = jpud_ratelimit_take(&s->rl, id, jpu_now_mono_usec());
 		pthread_mutex_unlock(&s->lock);
 		if (!ok)
 			return error(c, MHD_HTTP_TOO_MANY_REQUESTS,

@@ -1,8 +1,9 @@
 """A client of jpud's socket for the tests, run as another account with
 Debian's /usr/bin/python3 (stdlib only): one request, prints the status and
-the body as one JSON line.
+the body as one JSON line; with COUNT, that many requests back to back and
+their statuses ({"statuses": [...]}).
 
-    python3 jpud_client.py SOCKET METHOD URL
+    python3 jpud_client.py SOCKET METHOD URL [COUNT]
 """
 
 import http.client
@@ -25,6 +26,17 @@ class Conn(http.client.HTTPConnection):
 
 def main():
     sock, method, url = sys.argv[1:4]
+    if len(sys.argv) > 4:
+        statuses = []
+        for _ in range(int(sys.argv[4])):
+            c = Conn(sock)
+            c.request(method, url)
+            r = c.getresponse()
+            r.read()
+            statuses.append(r.status)
+            c.close()
+        print(json.dumps({"statuses": statuses}))
+        return
     c = Conn(sock)
     c.request(method, url)
     r = c.getresponse()

@@ -247,6 +247,110 @@ def test_containers_of_one_uid_apart(binary, rundir, accounts, procs, tmp_path):
                     break
 
 
+def test_tags_of_one_uid_in_two_containers_apart(binary, rundir, accounts, procs, tmp_path):
+    """On Kubernetes every user may be uid 1000: a tag is its container's, so one pod never
+    lists, re-tracks or removes another pod's kernels, while outside containers the uid's
+    processes share their tags as before."""
+    daemon_account, alice, _ = accounts
+    c1 = CPUACCT / "kubepods" / "burstable" / f"pod{uuid.uuid4()}" / ("e" * 64)
+    c2 = CPUACCT / "kubepods" / "burstable" / f"pod{uuid.uuid4()}" / ("f" * 64)
+    for cg in (c1, c2):
+        cg.mkdir(parents=True)
+
+    def in_cgroup(cg: Path, *cmd: str) -> list[str]:
+        return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
+
+    try:
+        with Machine(tmp_path, real_cgroups=True) as machine:
+            d = start_daemon(binary, rundir, machine, daemon_account)
+            try:
+                cl = Client(rundir, d.socket)
+                kernel = subprocess.Popen(
+                    in_cgroup(
+                        c1, *as_user(alice, SYSTEM_PYTHON, "-c", "import time; time.sleep(60)")
+                    )
+                )
+                procs.append(kernel)
+                time.sleep(0.5)
+
+                def call(cg, method, url):
+                    argv = in_cgroup(cg, *as_user(alice, *cl.cmd(method, url)))
+                    out = json.loads(subprocess.run(argv, capture_output=True, text=True).stdout)
+                    return out["status"], out["body"]
+
+                # root may name any pid; the account names its own, as the pod sees it
+                assert call(c1, "POST", f"/v1/track?pid={kernel.pid}&tag=k1")[0] == 201
+                st, mine = call(c1, "GET", "/v1/tracked")
+                assert st == 200 and [t["tag"] for t in mine] == ["k1"], mine
+                # the other pod, same uid: nothing to see, nothing to remove
+                assert call(c2, "GET", "/v1/tracked") == (200, [])
+                assert call(c2, "DELETE", "/v1/track/k1")[0] == 404
+                # the same tag name there is another tag
+                assert call(c2, "POST", f"/v1/track?pid={kernel.pid}&tag=k1")[0] == 201
+                st, theirs = call(c2, "GET", "/v1/tracked")
+                assert [t["tag"] for t in theirs] == ["k1"]
+                assert call(c2, "DELETE", "/v1/track/k1")[0] == 200
+                st, mine = call(c1, "GET", "/v1/tracked")
+                assert [t["tag"] for t in mine] == ["k1"], mine
+                # outside any container, the uid's own tags (none of the pods')
+                assert cl.call(alice, "GET", "/v1/tracked") == (200, [])
+            finally:
+                d.stop()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        procs.clear()
+        for cg in (c1, c2):
+            for p in [cg, *cg.parents]:
+                if not p.exists() or p == CPUACCT:
+                    break
+                try:
+                    p.rmdir()
+                except OSError:
+                    break
+
+
+def test_rate_limit_per_container(binary, rundir, accounts, procs, tmp_path):
+    """Pods that share a uid are not one caller: one pod spending its burst leaves the other's."""
+    daemon_account, alice, _ = accounts
+    c1 = CPUACCT / "kubepods" / f"pod{uuid.uuid4()}" / ("1" * 64)
+    c2 = CPUACCT / "kubepods" / f"pod{uuid.uuid4()}" / ("2" * 64)
+    for cg in (c1, c2):
+        cg.mkdir(parents=True)
+
+    def in_cgroup(cg: Path, *cmd: str) -> list[str]:
+        return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
+
+    try:
+        with Machine(tmp_path, real_cgroups=True) as machine:
+            # 1 request a second after a burst of 3: 10 back to back spend it
+            d = start_daemon(binary, rundir, machine, daemon_account, "--rate", "1", "--burst", "3")
+            try:
+                cl = Client(rundir, d.socket)
+
+                def statuses(cg, n):
+                    argv = in_cgroup(cg, *as_user(alice, *cl.cmd("GET", "/healthz"), str(n)))
+                    out = subprocess.run(argv, capture_output=True, text=True).stdout
+                    return json.loads(out)["statuses"]
+
+                first = statuses(c1, 10)
+                assert first[:3] == [200] * 3 and first.count(429) >= 5, first
+                assert statuses(c2, 1) == [200]
+                assert cl.call(alice, "GET", "/healthz")[0] == 200  # the host user too
+            finally:
+                d.stop()
+    finally:
+        for cg in (c1, c2):
+            for p in [cg, *cg.parents]:
+                if not p.exists() or p == CPUACCT:
+                    break
+                try:
+                    p.rmdir()
+                except OSError:
+                    break
+
+
 def free_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
