@@ -28,6 +28,7 @@ enum {
 	OPT_PROCESS_METRICS,
 	OPT_HISTORY,
 	OPT_DISCOVER,
+	OPT_CONTAINER_LOGS,
 	OPT_CONFIG,
 	OPT_HELP,
 	OPT_VERSION,
@@ -38,6 +39,7 @@ static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"path.sysfs", required_argument, NULL, OPT_SYSFS},
         {"path.procfs", required_argument, NULL, OPT_PROCFS},
+        {"path.container-logs", required_argument, NULL, OPT_CONTAINER_LOGS},
         {"interval", required_argument, NULL, OPT_INTERVAL},
         {"state-file", required_argument, NULL, OPT_STATE},
         {"user", required_argument, NULL, OPT_USER},
@@ -64,7 +66,8 @@ static const char usage[] =
         "            [--user NAME] [--nvml LIBRARY] [--rate N] [--burst N] [--timeout S]\n"
         "            [--allow-system true|false] [--log-level error|warning|info|debug]\n"
         "            [--country CC] [--intensity G_PER_KWH] [--process-metrics true|false]\n"
-        "            [--history SAMPLES] [--discover SECONDS] [--config FILE]\n"
+        "            [--history SAMPLES] [--discover SECONDS] [--path.container-logs DIR]\n"
+        "            [--config FILE]\n"
         "The node's power daemon; see jpud(8) (docs/jpud.8.md).\n";
 
 static int set_str(char **dst, const char *v)
@@ -125,6 +128,8 @@ static int apply(struct jpud_config *c, int id, const char *name, const char *v,
 		return set_str(&c->sysfs_root, v);
 	case OPT_PROCFS:
 		return set_str(&c->procfs_root, v);
+	case OPT_CONTAINER_LOGS:
+		return set_str(&c->container_logs, v);
 	case OPT_STATE:
 		return set_str(&c->state_file, v);
 	case OPT_USER:
@@ -313,6 +318,7 @@ static int defaults(struct jpud_config *c)
 	if (set_str(&c->config_file, "") < 0 || set_str(&c->socket_path, JPUD_DEFAULT_SOCKET) < 0 ||
 	    set_str(&c->listen, JPUD_DEFAULT_LISTEN) < 0 || set_str(&c->sysfs_root, "/sys") < 0 ||
 	    set_str(&c->procfs_root, "/proc") < 0 ||
+	    set_str(&c->container_logs, "/var/log/containers") < 0 ||
 	    set_str(&c->state_file, JPUD_DEFAULT_STATE) < 0 || set_str(&c->user, "jpud") < 0 ||
 	    set_str(&c->country, "") < 0)
 		return -ENOMEM;
@@ -385,6 +391,7 @@ void jpud_config_free(struct jpud_config *c)
 	free(c->listen);
 	free(c->sysfs_root);
 	free(c->procfs_root);
+	free(c->container_logs);
 	free(c->nvml_library);
 	free(c->state_file);
 	free(c->user);

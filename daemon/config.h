@@ -22,10 +22,11 @@ struct jpud_config {
 	char *socket_path; /* "" = no socket API */
 	char *listen;      /* "" = no Prometheus listener */
 	char *sysfs_root, *procfs_root;
-	char *nvml_library; /* NULL = the driver's, "" = GPUs off */
-	char *state_file;   /* "" = none */
-	char *user;         /* account to run as when started as root */
-	char *country;      /* ISO 3166-1 alpha-2, "" = the engine's default */
+	char *container_logs; /* kubelet's /var/log/containers: pod, namespace, container names */
+	char *nvml_library;   /* NULL = the driver's, "" = GPUs off */
+	char *state_file;     /* "" = none */
+	char *user;           /* account to run as when started as root */
+	char *country;        /* ISO 3166-1 alpha-2, "" = the engine's default */
 	uint64_t interval_usec;
 	uint32_t intensity_mg_per_kwh; /* 0 = provider */
 	unsigned rate_per_sec, rate_burst;

@@ -185,7 +185,7 @@ int main(int argc, char **argv)
 	struct jpud_server *srv = NULL;
 	struct jpud_scopes *scopes = NULL;
 	struct jpud_scopes_opts sco = {0};
-	int procfs_fd = -1;
+	int procfs_fd = -1, logs_fd = -1;
 	jpu_engine *engine = NULL;
 	sigset_t sigs;
 	int r, sig, rc = 1;
@@ -223,6 +223,19 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sco.procfs_fd = procfs_fd;
+	/* kubelet's container log links name each container's pod, namespace
+	 * and name; elsewhere there are none, and containers go by their ids */
+	sco.container_logs_fd = -1;
+	if (cfg.container_logs[0]) {
+		logs_fd = open(cfg.container_logs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (logs_fd < 0)
+			logf_(errno == ENOENT ? JPU_LOG_DEBUG : JPU_LOG_WARNING,
+			      "--path.container-logs %s: %s: pods and containers are named by "
+			      "their "
+			      "ids only",
+			      cfg.container_logs, strerror(errno));
+		sco.container_logs_fd = logs_fd;
+	}
 	sco.process_metrics = cfg.process_metrics;
 	sco.history_len = cfg.history_len;
 	sco.log = log_line;
@@ -302,6 +315,8 @@ out:
 	scopes = jpud_scopes_free(scopes);
 	if (procfs_fd >= 0)
 		close(procfs_fd);
+	if (logs_fd >= 0)
+		close(logs_fd);
 	jpud_config_free(&cfg);
 	return rc;
 }

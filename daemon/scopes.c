@@ -30,6 +30,7 @@ struct entry {
 	char owner[OWNER_MAX];       /* K_TAG: "UID", or "UID.c:HASH" in a container */
 	char *cgroup;                /* K_CONTAINER: the unit's cgroup path */
 	struct jpu_cgroup_unit unit; /* K_CONTAINER: for the labels */
+	char names[3][64];           /* K_CONTAINER on Kubernetes: pod, namespace, container */
 	unsigned missed;             /* discovery passes without it (users, containers) */
 	uint64_t used_usec;          /* K_PROCESS: last asked for */
 };
@@ -129,6 +130,13 @@ static int engine_add(struct jpud_scopes *s, jpu_engine *e, const struct entry *
 			                                                         : "container_id";
 			sp.labels[nl++][1] = en->unit.id;
 		}
+		/* and, where kubelet's log links tell them, the names */
+		for (unsigned i = 0; i < 3; i++)
+			if (en->names[i][0]) {
+				sp.labels[nl][0] =
+				        (const char *[]){"pod", "namespace", "container"}[i];
+				sp.labels[nl++][1] = en->names[i];
+			}
 		break;
 	case K_PROCESS:
 	case K_TAG:
@@ -181,6 +189,51 @@ static bool is_container(enum jpu_cgroup_kind k)
 	       k == JPU_CGROUP_PODMAN || k == JPU_CGROUP_MACHINE || k == JPU_CGROUP_SLURM;
 }
 
+/* kubelet links every container's log as /var/log/containers/
+ * POD_NAMESPACE_CONTAINER-ID.log (names are DNS labels: no '_'). Fill
+ * names[] (pod, namespace, container) of the container `id`; 0 or -ENOENT. */
+static int container_names(int logs_fd, const char *id, char names[3][64])
+{
+	size_t idl = strlen(id);
+	struct dirent *d;
+	DIR *dir;
+	int fd, r = -ENOENT;
+
+	if (logs_fd < 0 || idl == 0 || (fd = dup(logs_fd)) < 0)
+		return -ENOENT;
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return -ENOENT;
+	}
+	rewinddir(dir);
+	while ((d = readdir(dir))) {
+		const char *n = d->d_name, *u1, *u2, *tail;
+		size_t nl = strlen(n), cl;
+
+		/* ..._CONTAINER-ID.log */
+		if (nl < idl + 6 || strcmp(n + nl - 4, ".log") != 0 ||
+		    strncmp(n + nl - 4 - idl, id, idl) != 0 || n[nl - 5 - idl] != '-')
+			continue;
+		u1 = strchr(n, '_');
+		u2 = u1 ? strchr(u1 + 1, '_') : NULL;
+		tail = n + nl - 5 - idl; /* the '-' before the id */
+		if (!u1 || !u2 || u2 > tail || strchr(u2 + 1, '_') || u1 == n || u2 == u1 + 1 ||
+		    tail == u2 + 1)
+			continue;
+		cl = (size_t)(tail - u2 - 1);
+		if ((size_t)(u1 - n) >= 64 || (size_t)(u2 - u1 - 1) >= 64 || cl >= 64)
+			continue;
+		snprintf(names[0], 64, "%.*s", (int)(u1 - n), n);
+		snprintf(names[1], 64, "%.*s", (int)(u2 - u1 - 1), u1 + 1);
+		snprintf(names[2], 64, "%.*s", (int)cl, u2 + 1);
+		r = 0;
+		break;
+	}
+	closedir(dir);
+	return r;
+}
+
 /* "c:HASH" of the unit's cgroup path: a key of fixed size and safe
  * characters for a path that may hold anything printable. */
 static void container_key(const struct jpu_cgroup_of *cg, char key[JPUD_KEY_MAX])
@@ -210,6 +263,8 @@ static struct entry *container_of(struct jpud_scopes *s, jpu_engine *e,
 	}
 	en.kind = K_CONTAINER;
 	en.unit = cg->unit;
+	if (cg->unit.kind != JPU_CGROUP_SLURM && cg->unit.kind != JPU_CGROUP_MACHINE)
+		container_names(s->o.container_logs_fd, cg->unit.id, en.names);
 	en.cgroup = strdup(unit);
 	if (!en.cgroup) {
 		*ret_r = -ENOMEM;

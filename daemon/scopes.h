@@ -26,9 +26,10 @@
 struct jpud_scopes;
 
 struct jpud_scopes_opts {
-	int procfs_fd;        /* borrowed */
-	bool process_metrics; /* per-process series in Prometheus (cardinality) */
-	unsigned history_len; /* samples kept per user/container/tracked scope */
+	int procfs_fd;         /* borrowed */
+	int container_logs_fd; /* borrowed, -1: none (kubelet's /var/log/containers) */
+	bool process_metrics;  /* per-process series in Prometheus (cardinality) */
+	unsigned history_len;  /* samples kept per user/container/tracked scope */
 	jpu_log_fn log;
 	void *log_userdata;
 };
