@@ -6,7 +6,7 @@
  * driver on a machine without a GPU, no hwmon) is listed quietly, because
  * nothing is wrong and nothing needs fixing.
  */
-import { IDiagnostic, ISample } from './types';
+import { IDiagnostic, IOrigin, ISample } from './types';
 
 export interface IDiagnosticGroups {
   /** Sensors that are there but cannot be read or fail: each says how to fix it. */
@@ -51,16 +51,81 @@ export function describeNotFound(d: IDiagnostic): string {
   return d.message.startsWith(`${name}:`) ? d.message : `${name}: ${d.message}`;
 }
 
-/** The problem to show when the CPU figure is modelled, not measured; null when it is measured. */
+const ORIGIN_LABELS: { [kind: string]: string } = {
+  daemon: 'the node daemon jpud',
+  server: 'this Jupyter server'
+};
+
+/** A text field of the origin, or null when it is absent, empty or not text. */
+function text(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() ? value.trim() : null;
+}
+
+/**
+ * Where the figures come from, as one line ("From: the node daemon jpud
+ * (/run/jpu/jpud.sock)", "From: this Jupyter server (in-process)"); null for
+ * the answer of an older server, which does not say.
+ */
+export function describeOrigin(origin: IOrigin | null | undefined): string | null {
+  if (!origin || typeof origin !== 'object') {
+    return null;
+  }
+  const kind = text(origin.kind);
+  const label = text(origin.label) ?? (kind ? ORIGIN_LABELS[kind] : null) ?? kind;
+  if (!label) {
+    return null;
+  }
+  const where =
+    kind === 'daemon'
+      ? text(origin.socket)
+      : kind === 'server'
+        ? 'in-process'
+        : null;
+  return `From: ${label}${where ? ` (${where})` : ''}`;
+}
+
+/**
+ * Why the configured node daemon is not used now (the figures come from this
+ * server meanwhile); null when it is used, when none is configured, or when
+ * the server does not say.
+ */
+export function originReason(origin: IOrigin | null | undefined): string | null {
+  const reason = text(origin?.reason);
+  if (!reason || text(origin?.kind) === 'daemon') {
+    return null;
+  }
+  return `The node daemon is not used now: ${reason}`;
+}
+
+/** What would give measured figures ("For measured figures: …"), or the note that nothing can. */
+export function estimateAdvice(origin: IOrigin | null | undefined): string | null {
+  const action = text(origin?.action);
+  if (action) {
+    return `For measured figures: ${action}`;
+  }
+  return text(origin?.note);
+}
+
+/**
+ * The problem to show when the CPU figure is modelled, not measured; null
+ * when it is measured. With the origin of a newer server it names the one
+ * action that would give measured figures on this machine (or says that
+ * nothing here can measure); an older server's answer keeps the general text.
+ */
 export function estimateProblem(sample: ISample | null | undefined): string | null {
   if (sample?.cpu?.source !== 'estimate') {
     return null;
   }
   const basis = typeof sample.cpu.basis === 'string' ? ` (${sample.cpu.basis})` : '';
-  return (
-    `CPU power is estimated${basis}, not measured: no power sensor of this ` +
-    'machine can be read by this server.'
-  );
+  const head = `CPU power is estimated${basis}, not measured`;
+  if (text(sample.origin?.action)) {
+    return `${head}. ${estimateAdvice(sample.origin)}`;
+  }
+  const note = text(sample.origin?.note);
+  if (note) {
+    return `${head}: ${note}`;
+  }
+  return `${head}: no power sensor of this machine can be read by this server.`;
 }
 
 function add<K extends keyof HTMLElementTagNameMap>(

@@ -21,7 +21,12 @@ import {
 } from './format';
 import { CarbonSettingsSync } from './carbon';
 import { PowerPoll, PowerUsageModel } from './model';
-import { estimateProblem, renderDiagnostics } from './diagnostics';
+import {
+  describeOrigin,
+  estimateProblem,
+  originReason,
+  renderDiagnostics
+} from './diagnostics';
 import { isEstimated } from './topbar';
 import { IEnergy, IHistory, IHistoryPoint, IKernelRow } from './types';
 
@@ -444,6 +449,18 @@ export class PowerPanel extends Widget {
     const s = model.sample;
     const box = this._summary;
     box.textContent = '';
+    const origin =
+      model.status === 'unavailable' ? model.unavailable?.origin : s?.origin;
+    // Where the figures come from: newer servers say it (the node daemon or this server).
+    const from = describeOrigin(origin);
+    if (from) {
+      const line = el('p', 'jp-PowerUsage-origin', box, from);
+      line.dataset.kind = String(origin?.kind ?? '');
+      const reason = originReason(origin);
+      if (reason) {
+        el('span', 'jp-PowerUsage-note jp-PowerUsage-originReason', line, ` ${reason}`);
+      }
+    }
     if (model.status === 'unavailable' || model.nothingMeasured) {
       renderDiagnostics(
         box,

@@ -15,7 +15,12 @@ import {
   formatPower
 } from './format';
 import { CarbonSettingsSync } from './carbon';
-import { describeDiagnostics } from './diagnostics';
+import {
+  describeDiagnostics,
+  describeOrigin,
+  estimateAdvice,
+  originReason
+} from './diagnostics';
 import { PowerUsageModel } from './model';
 import { SettingsState } from './settings';
 import { IEmissions, IPowerPart } from './types';
@@ -234,7 +239,10 @@ export class PowerIndicator extends Widget {
     } else {
       why = `${label} is not available on this machine.`;
     }
-    this.node.title = `${why}\n${describeDiagnostics(model.diagnostics)}`;
+    const origin =
+      model.status === 'unavailable' ? model.unavailable?.origin : model.sample?.origin;
+    const from = [describeOrigin(origin), originReason(origin)].filter(Boolean);
+    this.node.title = [why, ...from, describeDiagnostics(model.diagnostics)].join('\n');
   }
 
   private _tooltip(
@@ -249,10 +257,15 @@ export class PowerIndicator extends Widget {
     lines.push(
       `${label}: ${formatPower(part?.usage)}${scope}${estimated ? ' (estimated)' : ''}`
     );
+    const origin = model.sample?.origin;
     if (estimated) {
       lines.push(
         'Estimated: modelled from CPU utilisation, not measured by a power sensor.'
       );
+      const advice = estimateAdvice(origin);
+      if (advice) {
+        lines.push(advice);
+      }
     }
     if (typeof part?.limit === 'number') {
       lines.push(
@@ -277,6 +290,12 @@ export class PowerIndicator extends Widget {
     }
     if (part?.source) {
       lines.push(`Source: ${part.source}`);
+    }
+    // Where the figures come from, and why the node daemon is not used while it is configured.
+    for (const line of [describeOrigin(origin), originReason(origin)]) {
+      if (line) {
+        lines.push(line);
+      }
     }
     if (stale) {
       lines.push(`Last update failed (${model.error}); showing the last figures.`);

@@ -66,6 +66,25 @@ export interface IDiagnostic {
   message?: string;
 }
 
+/**
+ * Where the figures come from: the node daemon jpud, or the Jupyter server
+ * sampling in its own process. Absent in the answers of older servers.
+ */
+export interface IOrigin {
+  /** `daemon`: jpud measures; `server`: this Jupyter server, in-process. */
+  kind?: 'daemon' | 'server' | string;
+  /** Said to people: "the node daemon jpud", "this Jupyter server". */
+  label?: string | null;
+  /** The jpud socket configured on the server; null when none is. */
+  socket?: string | null;
+  /** Kind `server` while a socket is configured: why jpud is not used now. */
+  reason?: string | null;
+  /** The CPU figure is estimated: the one action that would give measured figures here. */
+  action?: string | null;
+  /** Nothing on this machine can measure (no action helps): what to know instead. */
+  note?: string | null;
+}
+
 /** GET /api/metrics/v1/power_usage */
 export interface ISample {
   time?: string | null;
@@ -78,12 +97,14 @@ export interface ISample {
   energy_j?: IEnergy;
   emissions?: IEmissions;
   diagnostics?: IDiagnostic[];
+  origin?: IOrigin | null;
 }
 
 /** The body of the 503 answer when the engine could not start. */
 export interface IUnavailable {
   error?: string;
   diagnostics?: IDiagnostic[];
+  origin?: IOrigin | null;
 }
 
 /** One point of GET /api/metrics/v1/power_usage/history */
