@@ -2,18 +2,26 @@
 ``configurable-http-proxy``, two Unix accounts created here, each user's server spawned by
 ``LocalProcessSpawner`` as that account with jupyter-power-usage enabled.
 
-Shown: each user's /user/NAME/api/metrics/v1/power_usage answers 200 to that user and the server
-behind it runs as that user's uid (read in /proc); a kernel started by one user runs as that
-user and never appears in the other user's kernel lists; one user's token is refused on the
+The machine is a fixture tree whose RAPL counters are root-only (mode 0400, as since
+CVE-2020-8694), so no user's server can read them; the node daemon jpud (build/daemon/jpud),
+started here as root and dropping to `nobody`, reads them and serves every user on its socket,
+which the user servers are configured with (PowerUsageDisplay.daemon_socket).
+
+Shown: each user's /user/NAME/api/metrics/v1/power_usage answers 200 to that user with figures
+measured by jpud (origin "daemon", source rapl) for that user's own server process, and the
+server behind it runs as that user's uid (read in /proc); a kernel started by one user runs as
+that user and never appears in the other user's kernel lists; one user's token is refused on the
 other's server. In Debian's Chromium (Playwright, no browser download), each user logs in through
-the hub's login page and sees the CPU item of the top bar with a measured figure (screenshots in
-jupyter/ui-tests/test-results/hub-topbar-*.png). Every process started here (hub, proxy, user
-servers, kernels) is stopped at the end, and the accounts are removed, also when an assertion
-fails.
+the hub's login page and sees the CPU item of the top bar with a measured figure (no ≈) whose
+tooltip says it comes from the node daemon (screenshots in
+jupyter/ui-tests/test-results/hub-topbar-*.png and hub-tooltip-*.png). Every process started
+here (hub, proxy, user servers, kernels, jpud) is stopped at the end, and the accounts are
+removed, also when an assertion fails.
 
 Needs root (to create accounts and spawn as them), jupyterhub and configurable-http-proxy
-(PATH, $JPU_CHP, or .hubtools/ of the repository as scripts/setup.sh installs it), and a Python
-with jupyter-power-usage that the accounts can execute (the running interpreter).
+(PATH, $JPU_CHP, or .hubtools/ of the repository as scripts/setup.sh installs it), a built jpud
+(JPU_BUILD_DIR or build/, or JPUD_BIN), and a Python with jupyter-power-usage that the accounts
+can execute (the running interpreter).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import time
 from pathlib import Path
 
 import pytest
+from jpud_helpers import jpud_binary
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_SYSFS = REPO / "tests" / "fixtures" / "intel-2s-dram" / "sys"
@@ -100,8 +109,10 @@ def run_as(uid: int, gid: int, *cmd: str) -> subprocess.CompletedProcess:
 class Hub:
     """The hub process, its folder, and the accounts it serves; close() undoes all of it."""
 
-    def __init__(self, chp: str):
+    def __init__(self, chp: str, jpud: str):
         self.chp = chp
+        self.jpud_bin = jpud
+        self.jpud: subprocess.Popen | None = None
         # Not under pytest's tmp_path (mode 0700 under /tmp/pytest-of-root): the accounts must
         # reach their homes, the fixture tree and the configuration.
         self.dir = Path(tempfile.mkdtemp(prefix="jpu-hub-"))
@@ -129,15 +140,40 @@ class Hub:
         os.chmod(home, 0o700)
         return entry
 
+    def start_jpud(self, sysfs: Path) -> str:
+        """jpud on the fixture tree, as a node runs it (root, dropping to `nobody`); its socket."""
+        daemon = pwd.getpwnam("nobody")
+        rundir = self.dir / "run"
+        rundir.mkdir()
+        # like systemd's RuntimeDirectory=: the daemon's account owns it
+        os.chown(rundir, daemon.pw_uid, daemon.pw_gid)
+        os.chmod(rundir, 0o755)
+        sock = str(rundir / "jpud.sock")
+        argv = [self.jpud_bin, "--socket", sock, "--listen", "", "--user", "nobody"]
+        argv += ["--path.sysfs", str(sysfs), "--state-file", "", "--nvml", "", "--interval", "1"]
+        with open(self.dir / "jpud.log", "ab") as log:
+            self.jpud = subprocess.Popen(argv, stdout=log, stderr=log)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(sock):
+            if self.jpud.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"jpud did not start: {(self.dir / 'jpud.log').read_text()}")
+            time.sleep(0.1)
+        return sock
+
     def write_config(self) -> Path:
         sysfs = self.dir / "sys"
         shutil.copytree(FIXTURE_SYSFS, sysfs, symlinks=True)
+        for d, _, names in os.walk(sysfs):
+            if "energy_uj" in names and not os.path.islink(os.path.join(d, "energy_uj")):
+                os.chown(os.path.join(d, "energy_uj"), 0, 0)
+                os.chmod(os.path.join(d, "energy_uj"), 0o400)  # root-only, as on real machines
         self.ticker = threading.Thread(target=self._tick, args=(sysfs,), daemon=True)
         self.ticker.start()
+        self.socket = self.start_jpud(sysfs)
         etc = self.dir / "etc"
         etc.mkdir()
-        # The user servers' configuration (JUPYTER_CONFIG_PATH): the extension on, reading the
-        # fixture tree, without GPU.
+        # The user servers' configuration (JUPYTER_CONFIG_PATH): the extension on, jpud's
+        # socket, the fixture tree (for the fallback, which cannot read its counters), no GPU.
         (etc / "jupyter_server_config.json").write_text(
             json.dumps(
                 {
@@ -146,6 +182,7 @@ class Hub:
                         "sysfs_path": str(sysfs),
                         "nvml_library": "",
                         "sample_interval": 0.5,
+                        "daemon_socket": self.socket,
                     },
                 }
             )
@@ -166,6 +203,10 @@ class Hub:
         config.write_text(HUB_CONFIG.format(settings=repr(settings)))
         os.chmod(config, 0o600)  # holds the service token
         return config
+
+    def counter(self) -> str:
+        """One package counter of the fixture tree."""
+        return str(next((self.dir / "sys").glob("devices/**/intel-rapl:0/energy_uj")))
 
     def _tick(self, root: Path) -> None:
         """Advance the fixture's RAPL counters by 10 W, as a machine's do."""
@@ -255,6 +296,13 @@ class Hub:
                 os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
             except (ValueError, ProcessLookupError):
                 pass
+        if self.jpud is not None and self.jpud.poll() is None:
+            self.jpud.send_signal(signal.SIGTERM)
+            try:
+                self.jpud.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.jpud.kill()
+                self.jpud.wait()
         self.ticking.set()
         if self.ticker is not None:
             self.ticker.join()
@@ -320,7 +368,12 @@ def hub():
         pytest.skip("useradd and userdel are needed to create test accounts")
     # a committed fixture: its absence is a failure, never a skip
     assert FIXTURE_SYSFS.is_dir(), f"committed fixture tree {FIXTURE_SYSFS} is missing"
-    h = Hub(chp)
+    jpud = jpud_binary()
+    if jpud is None:
+        # CI builds it before this suite: there its absence is a failure
+        assert not os.environ.get("CI"), "build/daemon/jpud is missing (ninja -C build)"
+        pytest.skip("no build/daemon/jpud: ninja -C build (or set JPUD_BIN / JPU_BUILD_DIR)")
+    h = Hub(chp, jpud)
     try:
         tag = secrets.token_hex(3)
         for suffix in ("a", "b"):
@@ -390,9 +443,12 @@ def test_local_accounts_each_see_their_own_server_and_kernels(hub):
         state = hub.api("GET", f"users/{name}").json()["servers"][""]["state"]
         assert sample["scope"] == "process" and sample["pid"] == state["pid"]
         assert proc_uid(sample["pid"]) == account.pw_uid, name
-        # Read as the account: the fixture tree is world-readable here (jpud will serve the
-        # root-only counters of a real machine).
-        assert sample["cpu"]["source"] == "rapl"
+        # Measured although the account cannot read the root-only counters: through jpud.
+        origin = sample.get("origin") or {}
+        assert (origin.get("kind"), origin.get("socket")) == ("daemon", hub.socket), sample
+        assert sample["cpu"]["source"] == "rapl", sample
+        unreadable = run_as(account.pw_uid, account.pw_gid, "cat", hub.counter())
+        assert unreadable.returncode != 0 and "Permission denied" in unreadable.stderr
 
     a, b = names
     # One user's token opens nothing on the other's server.
@@ -430,6 +486,7 @@ def test_local_accounts_each_see_their_own_server_and_kernels(hub):
         env = dict(item.decode().split("=", 1) for item in f.read().split(b"\0") if b"=" in item)
     assert env["JPU_SYSFS"] == str(hub.dir / "sys")
     assert env["JPU_NVML"] == ""
+    assert env["JPU_DAEMON_SOCKET"] == hub.socket
     settings = env["JPU_SETTINGS_FILE"]
     st = os.stat(settings)
     assert st.st_uid == hub.users[a].pw_uid and stat.S_IMODE(st.st_mode) == 0o600
@@ -477,6 +534,23 @@ def browser():
             b.close()
 
 
+def show_tooltip(item) -> None:
+    """The tooltip is the item's title, which headless Chromium does not paint: the same
+    text in a box under the item, for the screenshot."""
+    item.evaluate(
+        """node => {
+        const box = document.createElement('div');
+        box.textContent = node.getAttribute('title');
+        const r = node.getBoundingClientRect();
+        Object.assign(box.style, {position: 'fixed', top: (r.bottom + 4) + 'px', right: '8px',
+          maxWidth: '720px', whiteSpace: 'pre-wrap', font: '12px sans-serif',
+          background: '#ffffe1', color: '#000', border: '1px solid #767676',
+          padding: '4px 6px', zIndex: '100000'});
+        document.body.appendChild(box);
+    }"""
+    )
+
+
 def test_each_user_logs_in_through_the_hub_and_sees_the_top_bar(browser, hub):
     shots = REPO / "jupyter" / "ui-tests" / "test-results"
     shots.mkdir(parents=True, exist_ok=True)
@@ -495,11 +569,24 @@ def test_each_user_logs_in_through_the_hub_and_sees_the_top_bar(browser, hub):
             cpu.wait_for(state="visible")
             value = cpu.locator(".jp-PowerUsage-value")
             deadline = time.monotonic() + 30
-            while not re.fullmatch(r"(≈ )?<?\d+(\.\d+)? (mW|W|kW)", value.inner_text()):
+            # measured through jpud: a figure without the estimate's ≈
+            while not re.fullmatch(r"<?\d+(\.\d+)? (mW|W|kW)", value.inner_text()):
                 assert time.monotonic() < deadline, value.inner_text()
                 time.sleep(0.3)
-            assert "rapl" in (cpu.get_attribute("title") or "")
+            title = cpu.get_attribute("title") or ""
+            assert "Source: rapl" in title, title
+            assert f"From: the node daemon jpud ({hub.socket})" in title, title
             page.screenshot(path=str(shots / f"hub-topbar-{name[-1]}.png"))
+            show_tooltip(cpu)
+            page.screenshot(path=str(shots / f"hub-tooltip-{name[-1]}.png"))
+            # The answer behind it: this user's server process, measured by the node daemon.
+            sample = page.evaluate(
+                "async url => (await fetch(url, {credentials: 'same-origin'})).json()",
+                f"/user/{name}/{API}",
+            )
+            assert (sample.get("origin") or {}).get("kind") == "daemon", sample
+            state_pid = hub.api("GET", f"users/{name}").json()["servers"][""]["state"]["pid"]
+            assert sample["pid"] == state_pid, (name, sample["pid"], state_pid)
             # The page is this user's server, running as this user.
             state = hub.api("GET", f"users/{name}").json()["servers"][""]["state"]
             assert proc_uid(state["pid"]) == hub.users[name].pw_uid
