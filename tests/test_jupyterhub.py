@@ -13,8 +13,9 @@ server behind it runs as that user's uid (read in /proc); a kernel started by on
 that user and never appears in the other user's kernel lists; one user's token is refused on the
 other's server. In Debian's Chromium (Playwright, no browser download), each user logs in through
 the hub's login page and sees the CPU item of the top bar with a measured figure (no ≈) whose
-tooltip says it comes from the node daemon (screenshots in
-jupyter/ui-tests/test-results/hub-topbar-*.png and hub-tooltip-*.png). Every process started
+tooltip says it comes from the node daemon, and the panel: the first user's kernel has a row in
+the first user's panel and none in the second's (screenshots in
+jupyter/ui-tests/test-results/hub-{topbar,tooltip,panel,kernels}-*.png). Every process started
 here (hub, proxy, user servers, kernels, jpud) is stopped at the end, and the accounts are
 removed, also when an assertion fails.
 
@@ -546,15 +547,57 @@ def show_tooltip(item) -> None:
           maxWidth: '720px', whiteSpace: 'pre-wrap', font: '12px sans-serif',
           background: '#ffffe1', color: '#000', border: '1px solid #767676',
           padding: '4px 6px', zIndex: '100000'});
+        box.id = 'jpu-test-tooltip';
         document.body.appendChild(box);
     }"""
     )
 
 
+def api_call(page, method: str, url: str, body: dict | None = None):
+    """A request of the page's own, as JupyterLab makes it: the login cookie, and the _xsrf
+    cookie echoed in a header; the answer's JSON."""
+    return page.evaluate(
+        """async ([method, url, body]) => {
+        const xsrf = (document.cookie.match(/(?:^|; )_xsrf=([^;]*)/) || [])[1] || '';
+        const r = await fetch(url, {method, credentials: 'same-origin',
+          headers: {'X-XSRFToken': decodeURIComponent(xsrf), 'Content-Type': 'application/json'},
+          body: body === null ? undefined : JSON.stringify(body)});
+        return r.json();
+    }""",
+        [method, url, body],
+    )
+
+
+def open_panel(page, cpu):
+    """The Power Usage panel, opened as a person does from the top bar: a click on the CPU
+    item shows its sparkline, a click on the sparkline opens the panel."""
+    spark = cpu.locator(".jp-PowerUsage-sparkline")
+    if not spark.is_visible():
+        cpu.locator(".jp-PowerUsage-main").click()
+    spark.click()
+    panel = page.locator(".jp-PowerUsage-panel")
+    panel.wait_for(state="visible")
+    return panel
+
+
+def panel_points(panel) -> int:
+    """How many history points the panel holds: it grows with each poll that answered."""
+    return int(panel.get_attribute("data-points") or 0)
+
+
+def wait_until(predicate, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
 def test_each_user_logs_in_through_the_hub_and_sees_the_top_bar(browser, hub):
     shots = REPO / "jupyter" / "ui-tests" / "test-results"
     shots.mkdir(parents=True, exist_ok=True)
-    for name in sorted(hub.users):
+    names = sorted(hub.users)
+    first_kernel = None
+    for name in names:
         context = browser.new_context(viewport={"width": 1280, "height": 720})
         try:
             page = context.new_page()
@@ -579,16 +622,35 @@ def test_each_user_logs_in_through_the_hub_and_sees_the_top_bar(browser, hub):
             page.screenshot(path=str(shots / f"hub-topbar-{name[-1]}.png"))
             show_tooltip(cpu)
             page.screenshot(path=str(shots / f"hub-tooltip-{name[-1]}.png"))
+            page.evaluate("document.getElementById('jpu-test-tooltip').remove()")
             # The answer behind it: this user's server process, measured by the node daemon.
-            sample = page.evaluate(
-                "async url => (await fetch(url, {credentials: 'same-origin'})).json()",
-                f"/user/{name}/{API}",
-            )
+            sample = api_call(page, "GET", f"/user/{name}/{API}")
             assert (sample.get("origin") or {}).get("kind") == "daemon", sample
-            state_pid = hub.api("GET", f"users/{name}").json()["servers"][""]["state"]["pid"]
-            assert sample["pid"] == state_pid, (name, sample["pid"], state_pid)
-            # The page is this user's server, running as this user.
+            # The page is this user's server, running as this user, measured for itself.
             state = hub.api("GET", f"users/{name}").json()["servers"][""]["state"]
             assert proc_uid(state["pid"]) == hub.users[name].pw_uid
+            assert sample["pid"] == state["pid"], (name, sample["pid"], state["pid"])
+
+            if first_kernel is None:
+                # The first user starts a kernel: it has a row in that user's panel.
+                first_kernel = api_call(
+                    page, "POST", f"/user/{name}/api/kernels", {"name": "python3"}
+                )["id"]
+            panel = open_panel(page, cpu)
+            # The panel has polled (history and kernels are fetched together).
+            wait_until(lambda p=panel: panel_points(p) > 0)
+            rows = panel.locator(f'tr[data-kernel-id="{first_kernel}"]')
+            if name == names[0]:
+                rows.first.wait_for(state="visible")
+            else:
+                # A few polls more: the other user's kernel never shows.
+                seen = panel_points(panel)
+                wait_until(lambda p=panel, n=seen: panel_points(p) >= n + 2)
+                assert rows.count() == 0, f"{names[0]}'s kernel in {name}'s panel"
+                kernels = api_call(page, "GET", f"/user/{name}/{API}/kernels")
+                assert first_kernel not in [k["kernel_id"] for k in kernels]
+            page.screenshot(path=str(shots / f"hub-panel-{name[-1]}.png"))
+            panel.locator(".jp-PowerUsage-kernels").scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / f"hub-kernels-{name[-1]}.png"))
         finally:
             context.close()
