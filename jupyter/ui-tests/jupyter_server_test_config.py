@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from jupyterlab.galata import configure_jupyter_server
@@ -31,9 +32,17 @@ c.PowerUsageDisplay.sample_interval = 0.5  # noqa: F821
 
 def _live_fixture() -> str:
     tmp = Path(tempfile.mkdtemp(prefix="jpu-ui-sysfs-"))
-    atexit.register(shutil.rmtree, tmp, True)
     root = copy_fixture(tmp)
-    start_ticking(root)
+    stop = threading.Event()
+    ticker = start_ticking(root, stop)
+
+    def remove() -> None:
+        # the ticker first: it would write into the removed tree
+        stop.set()
+        ticker.join()
+        shutil.rmtree(tmp, True)
+
+    atexit.register(remove)
     return str(root)
 
 

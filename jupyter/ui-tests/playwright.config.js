@@ -9,6 +9,7 @@
  * with the node daemon jpud serving them. The last needs root and a built
  * jpud (build/daemon/jpud, or JPUD_BIN); without them its tests skip and say why.
  */
+const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
@@ -33,10 +34,25 @@ function jpudSkipReason() {
   if (!fs.existsSync(JPUD_BIN)) {
     return `no jpud at ${JPUD_BIN} (ninja -C build, or set JPUD_BIN)`;
   }
+  // Jupyter runs there as an account of its own: it must be able to run this Python
+  // (not one under /root) and read this folder. Tried as nobody, who has the same rights.
+  const probe = spawnSync(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', '--', 'python', '-c',
+      'import sys, jupyterlab, jupyter_power_usage; open(sys.argv[1]).close()',
+      path.join(__dirname, 'jupyter_server_test_config.py')],
+    { cwd: '/', encoding: 'utf8', timeout: 60 * 1000 }
+  );
+  if (probe.status !== 0) {
+    const why = (probe.stderr || String(probe.error || '')).trim().split('\n').pop();
+    return `an unprivileged account cannot run this Python or read ${__dirname}: ${why}`;
+  }
   return '';
 }
-// Read by tests/jpud.spec.ts (the config is loaded again in every worker).
-process.env.JPU_UI_JPUD_SKIP = jpudSkipReason();
+// Read by tests/jpud.spec.ts. Workers inherit the runner's environment: decided once.
+if (process.env.JPU_UI_JPUD_SKIP === undefined) {
+  process.env.JPU_UI_JPUD_SKIP = jpudSkipReason();
+}
 process.env.JPU_UI_JPUD_CONTROL = `http://127.0.0.1:${JPUD_CONTROL_PORT}`;
 
 const launchOptions = {
