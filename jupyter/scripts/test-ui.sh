@@ -4,6 +4,9 @@
 # Needs: the engine and this extension installed (`pip install . ./jupyter` from
 # the repository root), node + jlpm, and /usr/bin/chromium (apt-get install chromium;
 # another binary with JPU_CHROMIUM=...). Playwright's own browser download is skipped.
+# The "jpud" project (tests/jpud.spec.ts, server ui-tests/jpud_server.py) also needs root and
+# a built build/daemon/jpud (or JPUD_BIN), and a Python another account can run: its tests
+# skip, saying why, without them.
 # Screenshots are kept under jupyter/ui-tests/test-results/, the HTML report under
 # jupyter/ui-tests/playwright-report/. Ends with a plain "N passed, N failed" line.
 set -euo pipefail
