@@ -158,6 +158,20 @@ describe('CPU item tooltip', () => {
     model.dispose();
   });
 
+  it('says where the answer comes from when nothing is measured', async () => {
+    const { cpu, model } = await cpuItem({
+      time: 't',
+      origin: { ...fallback, action: null },
+      diagnostics: [{ sensor: 'rapl', reason: 'absent', message: 'no powercap' }]
+    });
+    expect(cpu.hasClass('jp-PowerUsage-unavailable')).toBe(true);
+    const lines = cpu.node.title.split('\n');
+    expect(lines).toContain('From: this Jupyter server (in-process)');
+    expect(lines).toContain(`The node daemon is not used now: ${REASON}`);
+    expect(cpu.node.title).toContain('rapl (absent): no powercap');
+    model.dispose();
+  });
+
   it('keeps the old tooltip for an older server without origin', async () => {
     const older = { ...estimated };
     delete older.origin;
