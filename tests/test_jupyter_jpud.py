@@ -306,6 +306,7 @@ def test_server_on_jpud_measures_falls_back_and_comes_back(world):
         time.sleep(0.05)  # often: a request during the switch must not fail either
     assert fallback is not None, f"no fallback within 20 s\n{server.log()}"
     assert "jpud" in fallback["origin"]["reason"], fallback["origin"]
+    assert "Errno" not in fallback["origin"]["reason"], fallback["origin"]
     assert "start jpud again" in fallback["origin"]["action"], fallback["origin"]
     assert totals == sorted(totals), totals
 

@@ -305,7 +305,7 @@ class PowerService:
             history = None if self.relayed else client.history(self._scope_query()["scope"])
         except (OSError, ValueError) as exc:
             client.close()
-            reason = str(exc) if "jpud" in str(exc) else f"jpud ({self.daemon_path}): {exc}"
+            reason = self._reason_of(exc)
             if reason != self.daemon_reason:
                 self.log.warning(
                     "jupyter_power_usage: %s; sampling in-process until it answers", reason
@@ -345,7 +345,7 @@ class PowerService:
     def _lose_daemon(self, exc: BaseException) -> None:
         """jpud stopped answering: sample in-process (the estimate, when this account cannot
         read the sensors), with the reason, until it answers again."""
-        reason = str(exc) if "jpud" in str(exc) else f"jpud ({self.daemon_path}): {exc}"
+        reason = self._reason_of(exc)
         self.log.warning("jupyter_power_usage: %s; sampling in-process until it answers", reason)
         with self._lock:
             client, self.client = self.client, None
@@ -359,6 +359,11 @@ class PowerService:
             client.close()
         self.handoff.set_daemon(None)
         self._start_engine()
+
+    def _reason_of(self, exc: BaseException) -> str:
+        """Why jpud cannot be read, in words: naming the daemon, without Python's "[Errno N]"."""
+        text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        return text if "jpud" in text else f"jpud ({self.daemon_path}): {text}"
 
     def _daemon_tracked(self) -> list[dict]:
         items = self.client.tracked() if self.client is not None else []
@@ -644,7 +649,11 @@ class PowerService:
         if self.on_daemon or (self.relayed and self._served is not None and self.error is None):
             return None
         if self.error is not None or self.engine is None:
-            body = {"error": self.error, "diagnostics": list(self._error_diagnostics)}
+            body = {
+                "error": self.error,
+                "diagnostics": list(self._error_diagnostics),
+                "origin": self.origin(None),
+            }
             if body["error"] is None:
                 body["error"] = "the power engine is not running"
             return body

@@ -13,15 +13,35 @@ export interface IDiagnosticGroups {
   problems: IDiagnostic[];
   /** Sensors the machine does not have (reason `absent`). */
   notFound: IDiagnostic[];
+  /**
+   * CPU sensors that cannot be read while another one measures the CPU (perf
+   * without CAP_PERFMON beside a readable RAPL): nothing to fix.
+   */
+  notNeeded: IDiagnostic[];
 }
 
-/** Split diagnostics: `absent` is "not found", every other reason is a problem. */
+/** The sensors that measure only the CPU: one that works makes the others moot. */
+const CPU_SENSORS = new Set(['rapl', 'perf']);
+
+/**
+ * Split diagnostics: `absent` is "not found"; a CPU sensor's problem while
+ * `cpuSource` (the sample's `cpu.source`) is a measured one is "not needed";
+ * every other reason is a problem.
+ */
 export function groupDiagnostics(
-  diagnostics: readonly IDiagnostic[] | null | undefined
+  diagnostics: readonly IDiagnostic[] | null | undefined,
+  cpuSource: string | null | undefined = null
 ): IDiagnosticGroups {
-  const groups: IDiagnosticGroups = { problems: [], notFound: [] };
+  const groups: IDiagnosticGroups = { problems: [], notFound: [], notNeeded: [] };
+  const cpuMeasured = !!cpuSource && cpuSource !== 'estimate';
   for (const d of diagnostics ?? []) {
-    (d.reason === 'absent' ? groups.notFound : groups.problems).push(d);
+    if (d.reason === 'absent') {
+      groups.notFound.push(d);
+    } else if (cpuMeasured && CPU_SENSORS.has(d.sensor ?? '') && d.sensor !== cpuSource) {
+      groups.notNeeded.push(d);
+    } else {
+      groups.problems.push(d);
+    }
   }
   return groups;
 }
@@ -154,9 +174,10 @@ function add<K extends keyof HTMLElementTagNameMap>(
 export function renderDiagnostics(
   parent: HTMLElement,
   diagnostics: readonly IDiagnostic[] | null | undefined,
-  headline: string | null = null
+  headline: string | null = null,
+  cpuSource: string | null = null
 ): void {
-  const { problems, notFound } = groupDiagnostics(diagnostics);
+  const { problems, notFound, notNeeded } = groupDiagnostics(diagnostics, cpuSource);
   if (headline || problems.length) {
     const box = add(parent, 'div', 'jp-PowerUsage-problems');
     if (headline) {
@@ -169,6 +190,15 @@ export function renderDiagnostics(
         item.dataset.sensor = d.sensor ?? '';
         item.dataset.reason = d.reason ?? '';
       }
+    }
+  }
+  if (notNeeded.length) {
+    const box = add(parent, 'div', 'jp-PowerUsage-notFound jp-PowerUsage-notNeeded');
+    add(box, 'span', 'jp-PowerUsage-notFoundTitle', `Not needed: the CPU is measured by ${cpuSource}`);
+    const list = add(box, 'ul', '');
+    for (const d of notNeeded) {
+      const item = add(list, 'li', '', describeNotFound(d));
+      item.dataset.sensor = d.sensor ?? '';
     }
   }
   if (notFound.length) {

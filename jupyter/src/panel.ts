@@ -516,7 +516,7 @@ export class PowerPanel extends Widget {
       add('Emissions so far', MISSING, 'no carbon intensity on the server yet');
     }
     // Problems in the warning colour; sensors this machine does not have, quietly.
-    renderDiagnostics(box, s.diagnostics, estimateProblem(s));
+    renderDiagnostics(box, s.diagnostics, estimateProblem(s), s.cpu?.source ?? null);
   }
 
   private _model: PowerUsageModel;

@@ -32,6 +32,7 @@ async def test_engine_failure_is_503_with_reason(jp_fetch, tmp_path):
         assert str(tmp_path / "empty-proc") in body["error"]
         assert "No such file or directory" in body["error"]
         assert isinstance(body["diagnostics"], list)
+        assert body["origin"]["kind"] == "server" and body["origin"]["socket"] is None
     metrics = (await jp_fetch("metrics")).body.decode()
     assert "jpu_engine_up 0.0" in metrics
 

@@ -27,7 +27,21 @@ describe('groupDiagnostics', () => {
     const groups = groupDiagnostics([...notFound, permission, failing, { sensor: 'x', reason: 'error' }]);
     expect(groups.notFound.map(d => d.sensor)).toEqual(['perf', 'hwmon', 'nvml']);
     expect(groups.problems.map(d => d.reason)).toEqual(['permission', 'unsupported', 'error']);
-    expect(groupDiagnostics(undefined)).toEqual({ problems: [], notFound: [] });
+    expect(groupDiagnostics(undefined)).toEqual({ problems: [], notFound: [], notNeeded: [] });
+  });
+
+  it('does not call a CPU sensor a problem while another one measures the CPU', () => {
+    const perf: IDiagnostic = {
+      sensor: 'perf',
+      reason: 'permission',
+      message: 'perf: system-wide power events need CAP_PERFMON'
+    };
+    const measured = groupDiagnostics([perf, failing, ...notFound], 'rapl');
+    expect(measured.notNeeded).toEqual([perf]);
+    expect(measured.problems).toEqual([failing]);
+    // estimated: every sensor that could measure is a problem again
+    expect(groupDiagnostics([perf], 'estimate').problems).toEqual([perf]);
+    expect(groupDiagnostics([perf]).problems).toEqual([perf]);
   });
 });
 
