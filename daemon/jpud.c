@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -147,6 +148,24 @@ static int check_state_dir(const char *path)
 	return -EACCES;
 }
 
+/* Raise the soft RLIMIT_NOFILE towards the hard one: the engine keeps the
+ * /proc/PID/stat of every process it follows open while its budget (from
+ * this limit, lib/proc/proctab.c) lasts, which turns an open, a read and a
+ * close per process and tick into one pread (issue 9: CPU <= 1 % of a core
+ * with 1,000 processes). The usual soft limit of 1024 exists for select(),
+ * which neither jpud nor libmicrohttpd (epoll) uses. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = 131072;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		logf_(JPU_LOG_DEBUG, "RLIMIT_NOFILE: %s", strerror(errno));
+}
+
 static jpu_engine *start_engine(const struct jpud_config *c)
 {
 	jpu_engine_opts o = {.sz = sizeof o};
@@ -197,6 +216,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return EXIT_USAGE;
 	log_max = cfg.log_level;
+	raise_nofile();
 
 	/* every thread started later inherits the mask: signals are taken
 	 * here, with sigwait, and nowhere else */

@@ -310,3 +310,78 @@ def test_example_configuration_parses(binary):
     example = os.path.join(os.path.dirname(__file__), "..", "daemon", "jpud.conf.example")
     r = subprocess.run([binary, "--config", example, "--help"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def _metrics(port: int) -> bytes:
+    import urllib.request
+
+    return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+
+
+def _energy(text: bytes) -> float:
+    for line in text.decode().splitlines():
+        if line.startswith("jpu_cpu_energy_joules_total") or line.startswith(
+            "jpu_energy_joules_total"
+        ):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError("no node energy series in /metrics")
+
+
+def test_metrics_follow_each_tick_and_reload(binary, rundir, machine, account):
+    """/metrics is rendered once per tick and served from a cache: within a
+    tick every scrape gets the same text, each tick a new one, and after a
+    reload the new engine's text (not the old engine's cached one)."""
+    port = _free_port()
+    with Daemon(
+        binary,
+        rundir,
+        "--path.sysfs",
+        str(machine.sysfs),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--state-file",
+        "",
+        "--nvml",
+        "",
+        "--interval",
+        "2",
+        user=account.pw_name,
+    ) as d:
+        texts = []
+        e0 = _energy(_metrics(port))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(set(texts)) < 3:
+            texts.append(_metrics(port))
+            time.sleep(0.05)
+        # ~40 scrapes over at least two ticks: few distinct texts, each a
+        # later tick with more energy than the one before
+        distinct = list(dict.fromkeys(texts))
+        assert 3 <= len(distinct) <= 4 and len(texts) >= 3 * len(distinct)
+        energies = [_energy(t) for t in distinct]
+        assert energies == sorted(energies) and energies[-1] > e0
+        d.send(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "configuration reloaded" not in d.log.read_text():
+            assert time.monotonic() < deadline, d.log.read_text()
+            time.sleep(0.1)
+        # the new engine keeps the totals (state file "": none) and counts
+        # its samples from 1 again: its first tick's text must replace the
+        # cache, whatever seq the old engine had reached
+        time.sleep(2.5)
+        after = _metrics(port)
+        time.sleep(2.2)
+        assert _metrics(port) != after
+
+
+def test_raises_its_open_file_limit(binary, rundir, machine, account):
+    """jpud keeps a /proc/PID/stat open per followed process; it raises its
+    soft RLIMIT_NOFILE towards the hard limit to keep more of them."""
+    with daemon(binary, rundir, machine, account) as d:
+        for line in open(f"/proc/{d.proc.pid}/limits"):
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+        import resource
+
+        ours = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = min(ours[1], 131072) if ours[1] != resource.RLIM_INFINITY else 131072
+        assert int(soft) == max(want, ours[0]), (soft, hard, ours)

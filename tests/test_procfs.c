@@ -7,13 +7,17 @@
  * children mode, PID/task/PID/children), so the same story runs through
  * both discovery paths. The live tests use the real /proc.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <linux/sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -978,6 +982,183 @@ out:
 	return 0;
 }
 
+/* The member fd budget follows RLIMIT_NOFILE (lib/proc/proctab.c): the
+ * usual 1024 keeps what a table always kept (256), a daemon that raised its
+ * limit keeps far more, a small limit only a quarter of it. */
+static void test_fd_budget(void)
+{
+	struct rlimit old, rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &old) < 0)
+		return;
+	rl = old;
+	rl.rlim_cur = 1024;
+	if (rl.rlim_max < 4096 || setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		printf("fd budget: hard RLIMIT_NOFILE below 4096, not checked\n");
+		return;
+	}
+	CHECK_EQ_INT((int)jpu_proc_fd_budget(), 256);
+	rl.rlim_cur = 4096;
+	CHECK_EQ_INT(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	CHECK_EQ_INT((int)jpu_proc_fd_budget(), (4096 - 512) / 2);
+	rl.rlim_cur = 200;
+	CHECK_EQ_INT(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	CHECK_EQ_INT((int)jpu_proc_fd_budget(), 50);
+	rl.rlim_cur = rl.rlim_max;
+	CHECK_EQ_INT(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	CHECK(jpu_proc_fd_budget() <= 65536);
+	setrlimit(RLIMIT_NOFILE, &old);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* A process with the given pid (clone3's set_tid, Linux 5.5, root in this
+ * pid namespace) that burns ms of CPU, then waits for a signal. 0 when the
+ * kernel would not give that pid. */
+static pid_t spawn_with_pid(pid_t pid, long ms)
+{
+	struct clone_args ca = {.exit_signal = SIGCHLD};
+	pid_t want = pid, r = -1;
+
+	ca.set_tid = (uint64_t)(uintptr_t)&want;
+	ca.set_tid_size = 1;
+	/* the number is freed a little after the task stops answering
+	 * kill(pid, 0): EEXIST until then */
+	for (int i = 0; i < 100; i++) {
+		r = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+		if (r == 0) {
+			burn_ms(ms);
+			pause();
+			_exit(0);
+		}
+		if (r > 0 || errno != EEXIST)
+			break;
+		usleep(10000);
+	}
+	if (r < 0)
+		printf("clone3 set_tid %d: %s\n", (int)pid, strerror(errno));
+	return r < 0 ? 0 : r;
+}
+
+/* The real /proc, where members keep their PID/stat open: with a raised
+ * RLIMIT_NOFILE a tree of 400 processes keeps all 400 open (the fixed
+ * budget kept 256 and re-opened the rest every tick), and a kept fd of a
+ * member that exited is not read as the new process that reuses its pid
+ * (a kept /proc/PID/stat reads ESRCH once its task is gone; the start time
+ * is compared too). meson: procfs_kept_fds; SKIP without root. */
+static int live_kept_fds(void)
+{
+	enum { N = 400 };
+	struct rlimit old, rl;
+	struct jpu_proctab *t = NULL;
+	struct jpu_tree *tree = NULL;
+	uint64_t t0 = 0, t1 = 0, rss = 0;
+	long tck = jpu_clk_tck();
+	int fd = -1, fds0, go[2];
+	pid_t root = -1, victim = -1, reuse = 0;
+	char c;
+
+	if (getuid() != 0)
+		return check_skip("kept fds: needs root to choose a pid (clone3 set_tid)");
+	if (getrlimit(RLIMIT_NOFILE, &old) < 0 || old.rlim_max < 4096)
+		return check_skip("kept fds: hard RLIMIT_NOFILE below 4096");
+	rl = old;
+	rl.rlim_cur = 4096;
+	CHECK_EQ_INT(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	fd = open_dir("/proc");
+	CHECK(pipe2(go, O_CLOEXEC) == 0);
+	/* root forks N sleeping children, then says so */
+	root = fork();
+	if (root == 0) {
+		close(go[0]);
+		signal(SIGCHLD, SIG_IGN); /* children reaped as they exit */
+		setpgid(0, 0);            /* one group, ended at once */
+		for (int i = 0; i < N; i++) {
+			pid_t k = fork();
+
+			if (k == 0) {
+				pause();
+				_exit(0);
+			}
+			if (k < 0)
+				_exit(1);
+			if (i == 0 && write(go[1], &k, sizeof k) != sizeof k)
+				_exit(1);
+		}
+		if (write(go[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(go[1]);
+	CHECK(read(go[0], &victim, sizeof victim) == sizeof victim);
+	CHECK(read(go[0], &c, 1) == 1);
+	close(go[0]);
+	CHECK_EQ_INT(jpu_proctab_new(fd, -1, NULL, &t), 0);
+	if (!t)
+		goto out;
+	CHECK_EQ_INT(jpu_proctab_refresh(t), 0);
+	CHECK_EQ_INT(jpu_tree_new(t, root, &tree), 0);
+	if (!tree)
+		goto out;
+	fds0 = count_fds();
+	CHECK_EQ_INT(jpu_proctab_refresh(t), 0);
+	CHECK_EQ_INT(jpu_tree_update(tree, &t0, &rss), 0);
+	CHECK(jpu_tree_contains(tree, victim));
+	/* every member (root + N children) keeps its stat open */
+	CHECK(count_fds() - fds0 >= N);
+	printf("kept fds: %d for %d members\n", count_fds() - fds0, N + 1);
+
+	/* the victim exits (root ignores SIGCHLD: no zombie holds the pid),
+	 * and its pid goes to a process outside the tree that burns CPU */
+	kill(victim, SIGKILL);
+	for (int i = 0; i < 500 && kill(victim, 0) == 0; i++)
+		usleep(10000);
+	reuse = spawn_with_pid(victim, 300);
+	if (!reuse) {
+		printf("kept fds: the kernel did not give pid %d again; reuse not checked\n",
+		       (int)victim);
+		goto out;
+	}
+	usleep(400000);
+	CHECK_EQ_INT(jpu_proctab_refresh(t), 0);
+	(void)jpu_tree_update(tree, &t1, &rss);
+	/* the new process is not the old member: neither in the tree nor in
+	 * its time (300 ms would be 0.3 * tck ticks) */
+	CHECK(!jpu_tree_contains(tree, reuse));
+	CHECK((double)(t1 - t0) < 0.1 * (double)tck);
+	printf("kept fds: pid %d reused, tree +%" PRIu64 " ticks\n", (int)reuse, t1 - t0);
+out:
+	if (reuse > 0) {
+		kill(reuse, SIGKILL);
+		waitpid(reuse, NULL, 0);
+	}
+	if (root > 0) {
+		/* root and its children are one process group */
+		kill(-root, SIGKILL);
+		kill(root, SIGKILL);
+		waitpid(root, NULL, 0);
+	}
+	jpu_tree_free(tree);
+	jpu_proctab_free(t);
+	if (fd >= 0)
+		close(fd);
+	setrlimit(RLIMIT_NOFILE, &old);
+	return 0;
+}
+
 static void test_live(void)
 {
 	struct jpu_host_cpu h = {0};
@@ -998,6 +1179,8 @@ int main(int argc, char **argv)
 	/* a process of another uid is a test of its own (meson: procfs_live_user) */
 	if (argc > 1 && strcmp(argv[1], "--live-user") == 0)
 		return check_part_end(live_user());
+	if (argc > 1 && strcmp(argv[1], "--kept-fds") == 0)
+		return check_part_end(live_kept_fds());
 	/* fixture processes of other uids: a test of their own (meson:
 	 * procfs_fixture_uids) */
 	if (argc > 1 && strcmp(argv[1], "--fixture-uids") == 0) {
@@ -1012,6 +1195,7 @@ int main(int argc, char **argv)
 		return check_bad_part(argv[1]);
 	test_parse_pid_stat();
 	test_host_cpu();
+	test_fd_budget();
 	test_fixture_tree();
 	test_tree_story();
 	test_user_cgroup();

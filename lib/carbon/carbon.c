@@ -20,6 +20,10 @@
 
 #if JPU_HAVE_NET_CARBON
 #include <curl/curl.h>
+#include <dlfcn.h>
+
+/* libcurl4's soname, the same ABI since 7.16 */
+#define JPU_LIBCURL_SONAME "libcurl.so.4"
 #endif
 
 #define MAX_CHAIN 8
@@ -616,13 +620,71 @@ static int on_progress(void *userdata, curl_off_t dt, curl_off_t dn, curl_off_t 
 	return atomic_load(&c->stopping) ? 1 : 0;
 }
 
+/* libcurl is opened with dlopen when the first fetch needs it, not linked:
+ * it and what it links (OpenSSL, Kerberos, LDAP, SSH, ...) are ~3 MB of
+ * resident pages in every process of the engine, jpud on every node
+ * included, most of which never configure a live provider (issue 9: RSS
+ * <= 8 MB). The soname is libcurl's ABI since 7.16 (libcurl4); the header
+ * gives the types and constants only. setopt and getinfo are variadic in
+ * libcurl too, so calling them through a pointer is the same call. */
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *e, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *e);
+	CURLcode (*easy_getinfo)(CURL *e, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode cc);
+	void (*easy_cleanup)(CURL *e);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+} lc;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
+static int curl_init_result;
+static char curl_init_error[256];
+static atomic_bool curl_init_logged;
+
+static int curl_load(void)
+{
+	/* never closed: libcurl keeps process-wide state once initialised */
+	void *h = dlopen(JPU_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const char *err;
+
+	if (!h) {
+		err = dlerror();
+		snprintf(curl_init_error, sizeof curl_init_error, "%s",
+		         err ? err : JPU_LIBCURL_SONAME ": cannot load");
+		return -ENOENT;
+	}
+#define SYM(field, name)                                                                           \
+	do {                                                                                       \
+		*(void **)&lc.field = dlsym(h, name);                                              \
+		if (!lc.field) {                                                                   \
+			snprintf(curl_init_error, sizeof curl_init_error,                          \
+			         JPU_LIBCURL_SONAME " has no %s", name);                           \
+			return -ENOSYS;                                                            \
+		}                                                                                  \
+	} while (0)
+	SYM(global_init, "curl_global_init");
+	SYM(easy_init, "curl_easy_init");
+	SYM(easy_setopt, "curl_easy_setopt");
+	SYM(easy_perform, "curl_easy_perform");
+	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(easy_strerror, "curl_easy_strerror");
+	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(slist_append, "curl_slist_append");
+	SYM(slist_free_all, "curl_slist_free_all");
+#undef SYM
+	return 0;
+}
 
 static void curl_init(void)
 {
+	curl_init_result = curl_load();
 	/* not thread-safe in older libcurl: once per process */
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (curl_init_result == 0 && lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(curl_init_error, sizeof curl_init_error, "curl_global_init failed");
+		curl_init_result = -ENOMEM;
+	}
 }
 
 /* GET url. Returns 0 with the HTTP status, body and Retry-After (seconds,
@@ -638,12 +700,17 @@ static int http_get(struct jpu_carbon *c, const char *url, const char *token, lo
 	int r;
 
 	pthread_once(&curl_once, curl_init);
-	if (curl_init_result != CURLE_OK)
-		return -ENOMEM;
-	e = curl_easy_init();
+	if (curl_init_result < 0) {
+		/* once: the fetch thread retries with backoff, the cause stays */
+		if (!atomic_exchange(&curl_init_logged, true))
+			jpu_logf(&c->log, JPU_LOG_ERR, "carbon: %s (install libcurl4)",
+			         curl_init_error);
+		return curl_init_result;
+	}
+	e = lc.easy_init();
 	if (!e)
 		return -ENOMEM;
-	h = curl_slist_append(hdrs, "Accept: application/json");
+	h = lc.slist_append(hdrs, "Accept: application/json");
 	if (!h) {
 		r = -ENOMEM;
 		goto out;
@@ -651,7 +718,7 @@ static int http_get(struct jpu_carbon *c, const char *url, const char *token, lo
 	hdrs = h;
 	if (token) {
 		snprintf(auth, sizeof auth, "auth-token: %s", token);
-		h = curl_slist_append(hdrs, auth);
+		h = lc.slist_append(hdrs, auth);
 		memset(auth, 0, sizeof auth);
 		if (!h) {
 			r = -ENOMEM;
@@ -659,25 +726,25 @@ static int http_get(struct jpu_carbon *c, const char *url, const char *token, lo
 		}
 		hdrs = h;
 	}
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "jpu/" JPU_VERSION);
+	lc.easy_setopt(e, CURLOPT_URL, url);
+	lc.easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	lc.easy_setopt(e, CURLOPT_USERAGENT, "jpu/" JPU_VERSION);
 	/* no signals from a library thread; a hard limit per request */
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(c->timeout_usec / 1000));
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->timeout_usec / 1000));
+	lc.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	lc.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(c->timeout_usec / 1000));
+	lc.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->timeout_usec / 1000));
 	/* never follow redirects: the auth-token header would go along */
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	lc.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	lc.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JPU_CARBON_MAX_BODY);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(e, CURLOPT_XFERINFODATA, c);
-	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	cc = curl_easy_perform(e);
+	lc.easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JPU_CARBON_MAX_BODY);
+	lc.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+	lc.easy_setopt(e, CURLOPT_WRITEDATA, b);
+	lc.easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	lc.easy_setopt(e, CURLOPT_XFERINFODATA, c);
+	lc.easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	cc = lc.easy_perform(e);
 	switch (cc) {
 	case CURLE_OK:
 		r = 0;
@@ -705,16 +772,16 @@ static int http_get(struct jpu_carbon *c, const char *url, const char *token, lo
 		break;
 	}
 	if (r < 0) {
-		jpu_logf(&c->log, JPU_LOG_DEBUG, "carbon: GET %s: %s", url, curl_easy_strerror(cc));
+		jpu_logf(&c->log, JPU_LOG_DEBUG, "carbon: GET %s: %s", url, lc.easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, ret_status);
+	lc.easy_getinfo(e, CURLINFO_RESPONSE_CODE, ret_status);
 	/* Retry-After in seconds or as an HTTP date, parsed by libcurl >= 7.66 */
-	if (curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK && retry > 0)
+	if (lc.easy_getinfo(e, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK && retry > 0)
 		*ret_retry_after_usec = (uint64_t)retry * JPU_USEC_PER_SEC;
 out:
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(e);
+	lc.slist_free_all(hdrs);
+	lc.easy_cleanup(e);
 	return r;
 }
 

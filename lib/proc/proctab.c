@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -33,9 +34,15 @@
 
 #define PROC_MAGIC 0x9fa0 /* PROC_SUPER_MAGIC, include/uapi/linux/magic.h */
 /* Members of a tree or user keep their /proc/PID/stat open (a pread per
- * tick instead of openat + pread + close) up to this many per table: the
- * Jupyter server around us needs its fds too. */
-#define MEMBER_FD_BUDGET 256
+ * tick instead of openat + pread + close: the open and close were most of
+ * a node daemon's CPU time, issue 9) up to a budget per table taken from
+ * RLIMIT_NOFILE: half of what the soft limit leaves above FD_RESERVE for
+ * the process around us (a Jupyter server's sockets, jpud's connections),
+ * at most FD_BUDGET_MAX (each kept fd pins a
+ * procfs inode in the kernel). Beyond the budget, members are read with
+ * open + pread + close. */
+#define FD_RESERVE    512
+#define FD_BUDGET_MAX 65536
 /* A user summed from /proc discovers processes that are not children of its
  * members (a new login, a cron job) through the global pass, run every this
  * many ticks ... */
@@ -43,6 +50,18 @@
 /* ... and, on a real /proc, no more often than it keeps a core this busy
  * (a pass over 10,000 processes costs milliseconds) */
 #define SCAN_DUTY_PCT 1
+
+unsigned jpu_proc_fd_budget(void)
+{
+	struct rlimit rl;
+	rlim_t b;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	/* 1024, the usual soft limit, gives 256; a small one a quarter */
+	b = rl.rlim_cur > 2 * FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : rl.rlim_cur / 4;
+	return b > FD_BUDGET_MAX ? FD_BUDGET_MAX : (unsigned)b;
+}
 
 int jpu_proctab_new(int procfs_fd, int sysfs_fd, const struct jpu_logger *log,
                     struct jpu_proctab **ret)
@@ -79,7 +98,7 @@ int jpu_proctab_new(int procfs_fd, int sysfs_fd, const struct jpu_logger *log,
 		 * keeping it open is safe; a fixture's regular file would keep
 		 * reading the old content after its directory is removed */
 		t->real_proc = fstatfs(procfs_fd, &sf) == 0 && sf.f_type == PROC_MAGIC;
-		t->fds_left = t->real_proc ? MEMBER_FD_BUDGET : 0;
+		t->fds_left = t->real_proc ? jpu_proc_fd_budget() : 0;
 	}
 	*ret = t;
 	return 0;

@@ -33,6 +33,10 @@ int jpu_proctab_refresh(struct jpu_proctab *t);
 void jpu_proctab_set_children(struct jpu_proctab *t, bool on);
 bool jpu_proctab_children(const struct jpu_proctab *t);
 
+/* How many member fds a table may keep open, from RLIMIT_NOFILE as it is
+ * when the table is made (proctab.c). */
+unsigned jpu_proc_fd_budget(void);
+
 /* ---- for the member sets (mset.c, tree.c, user.c) ---- */
 
 #define JPU_DENTS_BUF 32768 /* getdents64 buffer (jpu_proctab.dents) */
