@@ -100,6 +100,9 @@ static int engine_add(struct jpud_scopes *s, jpu_engine *e, const struct entry *
 		sp.uid = en->uid;
 		sp.prometheus = 1;
 		sp.history_len = s->o.history_len;
+		/* every user is followed for Prometheus; a ring only for those
+		 * who read their scope (a Jupyter panel) */
+		sp.history_on_demand = 1;
 		snprintf(uidbuf, sizeof uidbuf, "%u", (unsigned)en->uid);
 		sp.labels[nl][0] = "uid";
 		sp.labels[nl++][1] = uidbuf;
@@ -115,6 +118,7 @@ static int engine_add(struct jpud_scopes *s, jpu_engine *e, const struct entry *
 		sp.cgroup = en->cgroup;
 		sp.prometheus = 1;
 		sp.history_len = s->o.history_len;
+		sp.history_on_demand = 1; /* as users' */
 		/* Kepler's names where the path tells them: a pod's uid and a
 		 * container's id (the pod's name and namespace live in the
 		 * API server, not in the cgroup path) */

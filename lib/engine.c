@@ -971,7 +971,9 @@ static int xscope_from_spec(struct jpu_engine *e, const char *key, const jpu_sco
 		         jpu_scope_key_valid(key) ? key : "(key)", bad);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < JPU_SCOPE_LABELS_MAX && sp->sz >= sizeof *sp; i++) {
+	for (size_t i = 0; i < JPU_SCOPE_LABELS_MAX &&
+	                   sp->sz >= offsetof(jpu_scope_spec, labels) + sizeof sp->labels;
+	     i++) {
 		const char *name = sp->labels[i][0], *value = sp->labels[i][1];
 
 		if (!name && !value)
@@ -998,7 +1000,9 @@ static int xscope_from_spec(struct jpu_engine *e, const char *key, const jpu_sco
 	x->prometheus = SPEC(sp, prometheus, 0) != 0;
 	if (sp->scope == JPU_SCOPE_CGROUP && !(x->cgroup = strdup(cg)))
 		goto oom;
-	for (size_t i = 0; i < JPU_SCOPE_LABELS_MAX && sp->sz >= sizeof *sp; i++) {
+	for (size_t i = 0; i < JPU_SCOPE_LABELS_MAX &&
+	                   sp->sz >= offsetof(jpu_scope_spec, labels) + sizeof sp->labels;
+	     i++) {
 		if (!sp->labels[i][0])
 			continue;
 		x->labels[i][0] = strdup(sp->labels[i][0]);
@@ -1006,7 +1010,9 @@ static int xscope_from_spec(struct jpu_engine *e, const char *key, const jpu_sco
 		if (!x->labels[i][0] || !x->labels[i][1])
 			goto oom;
 	}
-	if (x->history_len && !(x->hist = calloc(x->history_len, sizeof *x->hist)))
+	x->history_on_demand = SPEC(sp, history_on_demand, 0) != 0;
+	if (x->history_len && !x->history_on_demand &&
+	    !(x->hist = calloc(x->history_len, sizeof *x->hist)))
 		goto oom;
 	*ret = x;
 	return 0;
@@ -1102,6 +1108,7 @@ JPU_API int jpu_scope_reroot(jpu_engine *e, const char *key, pid_t pid)
 	}
 	sp.pid = pid;
 	sp.history_len = old->history_len;
+	sp.history_on_demand = old->history_on_demand;
 	sp.prometheus = old->prometheus;
 	for (size_t i = 0; i < JPU_SCOPE_LABELS_MAX; i++) {
 		sp.labels[i][0] = old->labels[i][0];
@@ -1156,6 +1163,17 @@ JPU_API int jpu_scope_remove(jpu_engine *e, const char *key)
 	return x ? 0 : -ENOENT;
 }
 
+/* A scope with history on demand is being read: its ring starts now.
+ * Under e->lock; -ENOMEM leaves it for the next read. */
+static int xscope_wanted(struct jpu_xscope *x)
+{
+	if (x->hist || !x->history_len)
+		return 0;
+	x->hist = calloc(x->history_len, sizeof *x->hist);
+	x->hist_head = x->hist_count = 0;
+	return x->hist ? 0 : -ENOMEM;
+}
+
 JPU_API int jpu_scope_json(jpu_engine *e, const char *key, char **ret)
 {
 	struct jpu_buf b = {.resolution = e->resolution_micro};
@@ -1165,6 +1183,8 @@ JPU_API int jpu_scope_json(jpu_engine *e, const char *key, char **ret)
 		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
 	x = jpu_xscope_find(e, key);
+	if (x)
+		(void)xscope_wanted(x);
 	if (!x || x->snap.seq == 0) {
 		pthread_mutex_unlock(&e->lock);
 		return x ? -EAGAIN : -ENOENT;
@@ -1183,6 +1203,10 @@ JPU_API int jpu_scope_history_json(jpu_engine *e, const char *key, uint64_t sinc
 		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
 	x = jpu_xscope_find(e, key);
+	if (x && xscope_wanted(x) < 0) {
+		pthread_mutex_unlock(&e->lock);
+		return -ENOMEM;
+	}
 	if (!x || !x->hist) {
 		pthread_mutex_unlock(&e->lock);
 		return x ? -ENODATA : -ENOENT;
@@ -1202,8 +1226,10 @@ JPU_API int jpu_scope_summary(jpu_engine *e, const char *key, jpu_summary *ret)
 		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
 	x = jpu_xscope_find(e, key);
-	if (x)
+	if (x) {
+		(void)xscope_wanted(x);
 		fill_summary(&x->snap, &s);
+	}
 	pthread_mutex_unlock(&e->lock);
 	if (!x)
 		return -ENOENT;

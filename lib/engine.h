@@ -137,6 +137,7 @@ struct jpu_xscope {
 	pid_t pid;
 	char *cgroup;
 	unsigned history_len;
+	bool history_on_demand; /* hist made at the first read (lock) */
 	bool prometheus;
 	char *labels[JPU_SCOPE_LABELS_MAX][2];
 	bool live;     /* added and not removed (lock) */

@@ -109,8 +109,9 @@ int jpu_mset_add(struct jpu_mset *s, pid_t pid, const struct jpu_pid_stat *have)
 	m->ppid = st.ppid;
 	m->starttime = st.starttime;
 	m->total = st.utime + st.stime + st.cutime + st.cstime;
-	m->ctotal = m->prev_ctotal = st.cutime + st.cstime;
-	m->rss_pages = st.rss_pages;
+	m->ctotal = st.cutime + st.cstime;
+	m->cgot = 0;
+	m->rss_pages = st.rss_pages > UINT32_MAX ? UINT32_MAX : (uint32_t)st.rss_pages;
 	m->seen = s->round;
 	m->fd = -1;
 	return 0;
@@ -393,7 +394,7 @@ static int mset_account(struct jpu_mset *s, const struct jpu_mrule *rule, uint64
 		if (m->pid == 0)
 			continue;
 		m->expected = 0;
-		m->prev_ctotal = m->ctotal;
+		m->cgot = 0;
 		if (m->seen == s->round)
 			continue; /* joined this round: read just now */
 		r = member_read(s, m, &st);
@@ -412,11 +413,13 @@ static int mset_account(struct jpu_mset *s, const struct jpu_mrule *rule, uint64
 		}
 		m->ppid = st.ppid;
 		m->total = st.utime + st.stime + st.cutime + st.cstime;
-		m->ctotal = st.cutime + st.cstime;
 		/* cutime only grows; a smaller value would be a kernel bug */
-		if (m->ctotal < m->prev_ctotal)
-			m->prev_ctotal = m->ctotal;
-		m->rss_pages = st.rss_pages;
+		if (st.cutime + st.cstime > m->ctotal)
+			m->cgot = st.cutime + st.cstime - m->ctotal > UINT32_MAX
+			                  ? UINT32_MAX
+			                  : (uint32_t)(st.cutime + st.cstime - m->ctotal);
+		m->ctotal = st.cutime + st.cstime;
+		m->rss_pages = st.rss_pages > UINT32_MAX ? UINT32_MAX : (uint32_t)st.rss_pages;
 		m->seen = s->round;
 	}
 	if (n_gone > 0) {
@@ -450,7 +453,7 @@ static int mset_account(struct jpu_mset *s, const struct jpu_mrule *rule, uint64
 
 			if (m->pid == 0 || m->vanished || m->expected == 0)
 				continue;
-			got = m->ctotal - m->prev_ctotal;
+			got = m->cgot;
 			if (got < m->expected)
 				s->carried += m->expected - got;
 		}
@@ -484,8 +487,7 @@ static int mset_account(struct jpu_mset *s, const struct jpu_mrule *rule, uint64
 		for (i = 0; i < s->m.cap; i++) {
 			const struct jpu_member *m = jpu_pidtab_slot(&s->m, i);
 
-			if (m->pid != 0 && !m->vanished &&
-			    m->ctotal - m->prev_ctotal > m->expected) {
+			if (m->pid != 0 && !m->vanished && m->cgot > m->expected) {
 				r = list_push(s, m->pid);
 				if (r < 0)
 					return r;
@@ -523,7 +525,7 @@ int jpu_mset_update(struct jpu_mset *s, const struct jpu_mrule *rule, uint64_t *
 {
 	int r;
 
-	s->round++;
+	s->round = (s->round + 1) & 0x7fffffffu;
 	if (rule->is_tree && s->t->children) {
 		r = discover_children(s, rule);
 	} else {

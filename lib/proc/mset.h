@@ -17,18 +17,20 @@
 #include "proc/procfile.h"
 #include "proc/proctab.h"
 
+/* 56 bytes: a node daemon keeps one per process of every user it follows
+ * (10,000 processes: issue 9's RSS budget). */
 struct jpu_member {
 	pid_t pid;
 	pid_t ppid;
 	uint64_t starttime;
-	uint64_t total;  /* utime + stime + cutime + cstime at the last read */
-	uint64_t ctotal; /* cutime + cstime at the last read */
-	uint64_t prev_ctotal;
-	uint64_t expected; /* ticks of members this one reaped this tick */
-	uint64_t rss_pages;
-	uint32_t seen; /* update number of the last read */
-	int fd;        /* owned: open PID/stat, -1 when not kept */
-	bool vanished;
+	uint64_t total;     /* utime + stime + cutime + cstime at the last read */
+	uint64_t ctotal;    /* cutime + cstime at the last read */
+	uint64_t expected;  /* ticks of members this one reaped this tick */
+	uint32_t cgot;      /* ctotal's growth at this tick's read (saturated) */
+	uint32_t rss_pages; /* saturated: 16 TiB of 4 KiB pages */
+	uint32_t seen : 31; /* update number (jpu_mset.round) of the last read */
+	uint32_t vanished : 1;
+	int fd; /* owned: open PID/stat, -1 when not kept */
 };
 
 struct jpu_mset {
@@ -37,9 +39,9 @@ struct jpu_mset {
 	uint64_t carried;      /* ticks of members gone without a reaper inside */
 	uint64_t last_sum;     /* last carried + live sum (never decreases) */
 	uint64_t scans_seen;
-	uint32_t round;
-	bool scanner; /* uses the table: counted in t->scanners or t->lazy */
-	bool lazy;    /* ... in t->lazy: discovers through the pass now and then */
+	uint32_t round; /* 31 bits, as jpu_member.seen */
+	bool scanner;   /* uses the table: counted in t->scanners or t->lazy */
+	bool lazy;      /* ... in t->lazy: discovers through the pass now and then */
 	/* Users: a process that joins after the first update and had started
 	 * before it (listed by the pass numbered born_scan or earlier) counts
 	 * from when it joins: its total then goes into `discount`. One that
