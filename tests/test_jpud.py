@@ -385,3 +385,14 @@ def test_raises_its_open_file_limit(binary, rundir, machine, account):
         ours = resource.getrlimit(resource.RLIMIT_NOFILE)
         want = min(ours[1], 131072) if ours[1] != resource.RLIM_INFINITY else 131072
         assert int(soft) == max(want, ours[0]), (soft, hard, ours)
+
+
+def test_libcurl_is_not_loaded_without_a_live_provider(binary, rundir, machine, account):
+    """libcurl and what it links (~3 MB resident) are dlopen'ed by the first
+    fetch of a live intensity provider; jpud (country table, constant)
+    never maps them."""
+    with daemon(binary, rundir, machine, account) as d:
+        maps = open(f"/proc/{d.proc.pid}/maps").read()
+        assert "libcurl" not in maps and "libssl" not in maps, [
+            line.split()[-1] for line in maps.splitlines() if "libcurl" in line or "libssl" in line
+        ]

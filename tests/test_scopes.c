@@ -69,6 +69,8 @@ static jpu_scope_spec cgroup_spec(const char *path, unsigned history_len)
 }
 
 /* What the API refuses, and the answers before a scope's first tick. */
+static jpu_engine *e_now; /* tick_once()'s */
+
 static void test_errors(void)
 {
 	struct world w;
@@ -508,6 +510,79 @@ static int real_cgroup(const char *mount)
 	return 0;
 }
 
+/* history_on_demand: the ring of a scope starts the first time it is read
+ * (a node daemon's users that only Prometheus reads keep none); a scope
+ * without it keeps its history from the first tick. */
+static int count_samples(const char *j)
+{
+	int n = 0;
+
+	for (const char *p = j; p && (p = strstr(p, "\"time\":")); p++)
+		n++;
+	return n;
+}
+
+static void tick_once(struct world *w, unsigned i)
+{
+	char text[128];
+
+	advance(1000000);
+	w->busy += 100;
+	w->idle += 100;
+	w_stat(w);
+	snprintf(text, sizeof text, "package package-0 energy_uj=%u\ndram dram energy_uj=%u\n",
+	         1000000 + i * 10000000, i * 2000000);
+	w_domains(w, text);
+	CHECK_EQ_INT(jpu_engine_sample(e_now), 1);
+}
+
+static void test_history_on_demand(void)
+{
+	struct world w;
+	jpu_scope_spec sp;
+	char *j = NULL;
+
+	w_init(&w);
+	w_domains(&w, two_parts_t0);
+	w_cgroup(&w, "/a", 0, 524288);
+	w_cgroup(&w, "/b", 0, 524288);
+	e_now = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	if (!e_now)
+		goto out;
+	sp = cgroup_spec("/a", 4);
+	sp.history_on_demand = 1;
+	CHECK_EQ_INT(jpu_scope_add(e_now, "lazy", &sp), 0);
+	sp = cgroup_spec("/b", 4);
+	CHECK_EQ_INT(jpu_scope_add(e_now, "eager", &sp), 0);
+	CHECK_EQ_INT(jpu_engine_sample(e_now), 0); /* baseline */
+	tick_once(&w, 1);
+	tick_once(&w, 2);
+	/* no ring until now: the first read starts it, empty */
+	CHECK(e_now->xscopes[0]->hist == NULL);
+	CHECK_EQ_INT(jpu_scope_history_json(e_now, "eager", 0, &j), 0);
+	CHECK_EQ_INT(count_samples(j), 2);
+	free(j);
+	CHECK_EQ_INT(jpu_scope_history_json(e_now, "lazy", 0, &j), 0);
+	CHECK(j && strstr(j, "\"samples\":[]"));
+	free(j);
+	tick_once(&w, 3);
+	CHECK_EQ_INT(jpu_scope_history_json(e_now, "lazy", 0, &j), 0);
+	CHECK_EQ_INT(count_samples(j), 1);
+	free(j);
+	/* from then on it fills like the other, up to its length */
+	tick_once(&w, 4);
+	tick_once(&w, 5);
+	CHECK_EQ_INT(jpu_scope_history_json(e_now, "eager", 0, &j), 0);
+	CHECK_EQ_INT(count_samples(j), 4); /* the ring's length */
+	free(j);
+	CHECK_EQ_INT(jpu_scope_history_json(e_now, "lazy", 0, &j), 0);
+	CHECK_EQ_INT(count_samples(j), 3);
+	free(j);
+out:
+	e_now = jpu_engine_free(e_now);
+	w_fini(&w);
+}
+
 int main(int argc, char **argv)
 {
 	/* parts that need root or a cgroup hierarchy are tests of their own
@@ -527,5 +602,6 @@ int main(int argc, char **argv)
 	test_state_restart();
 	test_prometheus();
 	test_while_sampling();
+	test_history_on_demand();
 	return check_summary();
 }
