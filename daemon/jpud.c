@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
@@ -181,6 +182,10 @@ static jpu_engine *start_engine(const struct jpud_config *c)
 	o.country = *c->country ? c->country : NULL;
 	o.intensity_mg_per_kwh = c->intensity_mg_per_kwh;
 	o.log = log_line;
+	/* the node's own history is as long as every scope's (--history),
+	 * not the library's default of an hour (3600 x 80 bytes, resident
+	 * once filled) */
+	o.history_len = c->history_len ? c->history_len : 1;
 	/* figures to the milliwatt, millijoule, milligram: what a person reads,
 	 * and no fine energy side channel for anybody (CVE-2020-8694) */
 	o.resolution_micro = 1000;
@@ -217,6 +222,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	log_max = cfg.log_level;
 	raise_nofile();
+	/* glibc gives each thread that allocates an arena of its own (up to
+	 * 8 per core); jpud's five threads allocate little and rarely at
+	 * once, and every arena keeps its own free pages: two are enough
+	 * (~200 kB less resident with 100 users, issue 9) */
+	mallopt(M_ARENA_MAX, 2);
 
 	/* every thread started later inherits the mask: signals are taken
 	 * here, with sigwait, and nowhere else */
