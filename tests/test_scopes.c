@@ -526,13 +526,13 @@ static void tick_once(struct world *w, unsigned i)
 {
 	char text[128];
 
-	advance(1000000);
+	world_advance(1000000);
 	w->busy += 100;
 	w->idle += 100;
-	w_stat(w);
+	world_stat(w);
 	snprintf(text, sizeof text, "package package-0 energy_uj=%u\ndram dram energy_uj=%u\n",
 	         1000000 + i * 10000000, i * 2000000);
-	w_domains(w, text);
+	world_domains(w, text);
 	CHECK_EQ_INT(jpu_engine_sample(e_now), 1);
 }
 
@@ -542,11 +542,11 @@ static void test_history_on_demand(void)
 	jpu_scope_spec sp;
 	char *j = NULL;
 
-	w_init(&w);
-	w_domains(&w, two_parts_t0);
+	CHECK_EQ_INT(world_init(&w), 0);
+	world_domains(&w, two_parts_t0);
 	w_cgroup(&w, "/a", 0, 524288);
 	w_cgroup(&w, "/b", 0, 524288);
-	e_now = w_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
+	e_now = world_engine(&w, JPU_SCOPE_SYSTEM, 0, JPU_IDLE_NONE, NULL);
 	if (!e_now)
 		goto out;
 	sp = cgroup_spec("/a", 4);
@@ -580,7 +580,7 @@ static void test_history_on_demand(void)
 	free(j);
 out:
 	e_now = jpu_engine_free(e_now);
-	w_fini(&w);
+	world_fini(&w);
 }
 
 int main(int argc, char **argv)
