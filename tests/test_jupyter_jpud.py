@@ -81,7 +81,14 @@ def free_port() -> int:
 class UserServer:
     """`jupyter server` as an account, reading the fixture machine, pointed at jpud's socket."""
 
-    def __init__(self, pw: pwd.struct_passwd, rundir: Path, sysfs: Path, socket_path: str):
+    def __init__(
+        self,
+        pw: pwd.struct_passwd,
+        rundir: Path,
+        sysfs: Path,
+        socket_path: str,
+        scope: str = "user",
+    ):
         self.pw = pw
         self.home = rundir / "home"
         self.home.mkdir()
@@ -112,7 +119,7 @@ class UserServer:
             "--ServerApp.open_browser=False",
             f"--PowerUsageDisplay.sysfs_path={sysfs}",
             f"--PowerUsageDisplay.daemon_socket={socket_path}",
-            "--PowerUsageDisplay.measurement_scope=user",
+            f"--PowerUsageDisplay.measurement_scope={scope}",
             "--PowerUsageDisplay.sample_interval=0.5",
             "--PowerUsageDisplay.nvml_library=",
         )
@@ -193,8 +200,10 @@ def run_cell(server: UserServer, kernel_id: str) -> dict:
 
 @pytest.fixture
 def world(request):
-    """(account, machine, jpud, user server); parametrize (indirect) with extra jpud arguments."""
-    extra = tuple(getattr(request, "param", ()))
+    """(account, machine, jpud, user server); parametrize (indirect) with {"jpud": extra jpud
+    arguments, "scope": the server's measurement_scope}."""
+    param = dict(getattr(request, "param", {}))
+    extra = tuple(param.get("jpud", ()))
     rundir = Path(tempfile.mkdtemp(prefix="jpu-jupyter-jpud-", dir="/tmp"))
     os.chmod(rundir, 0o755)
     pw = make_account(ACCOUNT)
@@ -231,7 +240,7 @@ def world(request):
     try:
         daemon.start()
         os.chmod(daemon.socket, 0o666)
-        server = UserServer(pw, rundir, machine.sysfs, daemon.socket)
+        server = UserServer(pw, rundir, machine.sysfs, daemon.socket, param.get("scope", "user"))
         yield pw, machine, daemon, server
     finally:
         if server is not None:
@@ -343,7 +352,7 @@ def test_server_on_jpud_measures_falls_back_and_comes_back(world):
     assert energies == sorted(energies), energies
 
 
-@pytest.mark.parametrize("world", [("--rate", "1", "--burst", "1")], indirect=True)
+@pytest.mark.parametrize("world", [{"jpud": ("--rate", "1", "--burst", "1")}], indirect=True)
 def test_rate_limited_server_stays_on_jpud(world):
     """jpud's rate limit (1 request/s here, below the 2 a tick the server makes with a kernel)
     answers 429 now and then: the server keeps the daemon's figures, never falls back."""
@@ -362,3 +371,21 @@ def test_rate_limited_server_stays_on_jpud(world):
     assert kinds == {"daemon"}, server.log()
     assert len(times) >= 3  # new samples kept coming, one poll in two
     assert "sampling in-process" not in server.log(), server.log()
+
+
+@pytest.mark.parametrize("world", [{"scope": "process"}], indirect=True)
+def test_default_process_scope_reads_jpud(world):
+    """The default scope, the server's own process tree: jpud's process scope of the server's
+    pid (jpud keeps no history for it: the server's own begins with it)."""
+    pw, machine, daemon, server = world
+    body = server.until(
+        lambda b: b.get("origin", {}).get("kind") == "daemon" and b.get("cpu"),
+        what="the server's process tree from jpud",
+    )
+    assert body["scope"] == "process" and body["pid"] == server.proc.pid, body
+    assert body["cpu"]["source"] == "rapl"
+    # on jpud from the start, never a fallback in between
+    assert "sampling in-process" not in server.log(), server.log()
+    time.sleep(2)
+    status, history = server.call(API + "/history?since=0")
+    assert status == 200 and len(history["samples"]) >= 2, history

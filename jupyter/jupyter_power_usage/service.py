@@ -302,7 +302,9 @@ class PowerService:
         client = DaemonClient(self.daemon_path, timeout=DAEMON_TIMEOUT_S, wait=DAEMON_TIMEOUT_S)
         try:
             sample = client.snapshot(**self._scope_query())
-            history = None if self.relayed else client.history(self._scope_query()["scope"])
+            scope = self._scope_query()["scope"]
+            # jpud keeps no history for a process scope: the relay's begins now
+            history = None if self.relayed or scope == "process" else client.history(scope)
         except (OSError, ValueError) as exc:
             client.close()
             reason = self._reason_of(exc)
