@@ -87,6 +87,8 @@ struct caller {
 	int cred_err; /* 0, or why the peer is unknown (then every request fails) */
 	pid_t pid;
 	uid_t uid;
+	bool has_rate_id; /* rate_id read at the connection's first request */
+	uint64_t rate_id; /* jpud_scopes_caller_id: uid, or uid and container */
 };
 
 /* Per request: whether the body overflowed. */
@@ -246,7 +248,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
-static const struct caller *caller_of(struct MHD_Connection *c)
+static struct caller *caller_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
 	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -414,7 +416,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	const struct listener *l = cls;
 	struct jpud_server *s = l->s;
 	struct req_state *st = *req_cls;
-	const struct caller *who;
+	struct caller *who;
 	struct jpud_request q;
 	struct args a = {0};
 	const char *err = NULL;
@@ -464,10 +466,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	 * connections. A unix caller is its uid, and its container when it
 	 * runs in one. */
 	if (who->is_unix) {
-		uint64_t id = jpud_scopes_caller_id(s->scopes, who->pid, who->uid);
-
+		/* once a connection, like its peer credentials: a keep-alive
+		 * client does not read its cgroup file at every request */
+		if (!who->has_rate_id) {
+			who->rate_id = jpud_scopes_caller_id(s->scopes, who->pid, who->uid);
+			who->has_rate_id = true;
+		}
 		pthread_mutex_lock(&s->lock);
-		ok = jpud_ratelimit_take(&s->rl, id, jpu_now_mono_usec());
+		ok = jpud_ratelimit_take(&s->rl, who->rate_id, jpu_now_mono_usec());
 		pthread_mutex_unlock(&s->lock);
 		if (!ok)
 			return error(c, MHD_HTTP_TOO_MANY_REQUESTS,
