@@ -43,6 +43,28 @@ BUSY = "import time\nend = time.time() + 60\nwhile time.time() < end: pass\n"
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 
 
+def in_cgroup(cg: Path, *cmd: str) -> list[str]:
+    """cmd started in cgroup cg: a root shell enters it, then execs cmd (which may drop to an
+    account with setpriv)."""
+    return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
+
+
+def end(procs: list, *cgroups: Path) -> None:
+    """Kill the test's processes, then remove its cgroups and the parents they emptied."""
+    for p in procs:
+        p.kill()
+        p.wait()
+    procs.clear()
+    for cg in cgroups:
+        for p in [cg, *cg.parents]:
+            if not p.exists() or p == CPUACCT:
+                break
+            try:
+                p.rmdir()
+            except OSError:
+                break  # another test's cgroup is still in it
+
+
 @pytest.fixture(scope="module")
 def binary():
     b = jpud_binary()
@@ -188,10 +210,6 @@ def test_containers_of_one_uid_apart(binary, rundir, accounts, procs, tmp_path):
             try:
                 cl = Client(rundir, d.socket)
 
-                def in_cgroup(cg: Path, *cmd: str) -> list[str]:
-                    # enter the cgroup as root, then become alice
-                    return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
-
                 sleeper = (SYSTEM_PYTHON, "-c", "import time; time.sleep(60)")
                 procs.append(
                     subprocess.Popen(in_cgroup(c1, *as_user(alice, SYSTEM_PYTHON, "-c", BUSY)))
@@ -266,17 +284,7 @@ def test_containers_of_one_uid_apart(binary, rundir, accounts, procs, tmp_path):
             finally:
                 d.stop()
     finally:
-        for p in procs:
-            p.kill()
-            p.wait()
-        procs.clear()
-        for cg, top in ((c1, CPUACCT / "kubepods"), (c2, CPUACCT / "docker")):
-            for p in [cg, *cg.parents]:
-                if not p.exists() or p == CPUACCT:
-                    break
-                p.rmdir()
-                if p == top:
-                    break
+        end(procs, c1, c2)
 
 
 def test_tags_of_one_uid_in_two_containers_apart(binary, rundir, accounts, procs, tmp_path):
@@ -288,9 +296,6 @@ def test_tags_of_one_uid_in_two_containers_apart(binary, rundir, accounts, procs
     c2 = CPUACCT / "kubepods" / "burstable" / f"pod{uuid.uuid4()}" / ("f" * 64)
     for cg in (c1, c2):
         cg.mkdir(parents=True)
-
-    def in_cgroup(cg: Path, *cmd: str) -> list[str]:
-        return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
 
     try:
         with Machine(tmp_path, real_cgroups=True) as machine:
@@ -329,18 +334,7 @@ def test_tags_of_one_uid_in_two_containers_apart(binary, rundir, accounts, procs
             finally:
                 d.stop()
     finally:
-        for p in procs:
-            p.kill()
-            p.wait()
-        procs.clear()
-        for cg in (c1, c2):
-            for p in [cg, *cg.parents]:
-                if not p.exists() or p == CPUACCT:
-                    break
-                try:
-                    p.rmdir()
-                except OSError:
-                    break
+        end(procs, c1, c2)
 
 
 def test_rate_limit_per_container(binary, rundir, accounts, procs, tmp_path):
@@ -350,9 +344,6 @@ def test_rate_limit_per_container(binary, rundir, accounts, procs, tmp_path):
     c2 = CPUACCT / "kubepods" / f"pod{uuid.uuid4()}" / ("2" * 64)
     for cg in (c1, c2):
         cg.mkdir(parents=True)
-
-    def in_cgroup(cg: Path, *cmd: str) -> list[str]:
-        return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
 
     try:
         with Machine(tmp_path, real_cgroups=True) as machine:
@@ -373,14 +364,7 @@ def test_rate_limit_per_container(binary, rundir, accounts, procs, tmp_path):
             finally:
                 d.stop()
     finally:
-        for cg in (c1, c2):
-            for p in [cg, *cg.parents]:
-                if not p.exists() or p == CPUACCT:
-                    break
-                try:
-                    p.rmdir()
-                except OSError:
-                    break
+        end(procs, c1, c2)
 
 
 def free_port() -> int:
@@ -452,9 +436,6 @@ def test_gpu_split_between_containers(binary, rundir, accounts, procs, tmp_path,
     c2.mkdir(parents=True)
     port = free_port()
     ctl = rundir / "nvml.ctl"
-
-    def in_cgroup(cg: Path, *cmd: str) -> list[str]:
-        return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
 
     sleeper = (SYSTEM_PYTHON, "-c", "import time; time.sleep(60)")
     stop = threading.Event()
@@ -529,13 +510,4 @@ def test_gpu_split_between_containers(binary, rundir, accounts, procs, tmp_path,
                 d.stop()
     finally:
         stop.set()
-        for p in procs:
-            p.kill()
-            p.wait()
-        procs.clear()
-        for cg in (c1, c2):
-            if cg.exists():
-                cg.rmdir()
-        docker = CPUACCT / "docker"
-        if docker.exists() and not any(p.is_dir() for p in docker.iterdir()):
-            docker.rmdir()
+        end(procs, c1, c2)
