@@ -1046,17 +1046,14 @@ static int exit_code_of(int status)
 	return EXIT_FAILURE;
 }
 
-static void print_run_summary(const struct cli *o, jpu_engine *e, const jpu_summary *s, pid_t pid,
-                              int status, double elapsed)
+/* "Energy stats for 'COMMAND' (pid N, exit status S):", the head of both
+ * run summaries (engine and jpud); one line: control characters escaped. */
+static void print_run_head(FILE *f, const struct cli *o, pid_t pid, int status)
 {
-	FILE *f = stderr;
-	const char *est = s->estimated ? "  (estimated)" : "";
-
 	fprintf(f, "\n Energy stats for '");
 	for (char **a = o->command; *a; a++) {
 		if (a != o->command)
 			fputc(' ', f);
-		/* one line per summary: control characters are shown escaped */
 		for (const char *c = *a; *c; c++)
 			if ((unsigned char)*c < 0x20)
 				fprintf(f, "\\x%02x", (unsigned)(unsigned char)*c);
@@ -1068,6 +1065,15 @@ static void print_run_summary(const struct cli *o, jpu_engine *e, const jpu_summ
 		fprintf(f, "killed by signal %d):\n\n", WTERMSIG(status));
 	else
 		fprintf(f, "exit status %d):\n\n", exit_code_of(status));
+}
+
+static void print_run_summary(const struct cli *o, jpu_engine *e, const jpu_summary *s, pid_t pid,
+                              int status, double elapsed)
+{
+	FILE *f = stderr;
+	const char *est = s->estimated ? "  (estimated)" : "";
+
+	print_run_head(f, o, pid, status);
 	if (s->seq == 0) {
 		fprintf(f, "   no sample: the command ended before the engine could measure it\n");
 	} else {
@@ -1537,22 +1543,7 @@ static void print_daemon_run(const struct cli *o, const char *sample, pid_t pid,
 		fflush(stdout);
 		return;
 	}
-	fprintf(stderr, "\n Energy stats for '");
-	for (char **a = o->command; *a; a++) {
-		if (a != o->command)
-			fputc(' ', stderr);
-		/* one line per summary, as without the daemon */
-		for (const char *c = *a; *c; c++)
-			if ((unsigned char)*c < 0x20)
-				fprintf(stderr, "\\x%02x", (unsigned)(unsigned char)*c);
-			else
-				fputc(*c, stderr);
-	}
-	fprintf(stderr, "' (pid %ld, ", (long)pid);
-	if (WIFSIGNALED(status))
-		fprintf(stderr, "killed by signal %d):\n\n", WTERMSIG(status));
-	else
-		fprintf(stderr, "exit status %d):\n\n", exit_code_of(status));
+	print_run_head(stderr, o, pid, status);
 	if (!en) {
 		fprintf(stderr, "   no sample: the command ended before jpud could measure it\n");
 	} else {
