@@ -1042,6 +1042,16 @@ static int check_exists(struct jpu_engine *e, const struct jpu_xscope *x)
 	return 0;
 }
 
+/* x continues old's totals (a key restored from the state file, or a tag
+ * re-rooted on a new tree); old goes at the next tick. e->lock held. */
+static void take_over(struct jpu_xscope *x, struct jpu_xscope *old)
+{
+	x->energy = old->energy;
+	x->co2 = old->co2;
+	x->snap.energy = old->energy;
+	old->removed = true;
+}
+
 JPU_API int jpu_scope_add(jpu_engine *e, const char *key, const jpu_scope_spec *spec)
 {
 	struct jpu_xscope *x = NULL, *old, **arr;
@@ -1074,11 +1084,8 @@ JPU_API int jpu_scope_add(jpu_engine *e, const char *key, const jpu_scope_spec *
 	 * (never part of a tick) goes at the next tick */
 	old = find_restored(e, key);
 	if (old) {
-		x->energy = old->energy;
-		x->co2 = old->co2;
-		x->snap.energy = old->energy;
+		take_over(x, old);
 		old->restored = false;
-		old->removed = true;
 	}
 	x->live = true;
 	e->xscopes[e->n_xscopes++] = x;
@@ -1130,11 +1137,8 @@ JPU_API int jpu_scope_reroot(jpu_engine *e, const char *key, pid_t pid)
 		goto fail;
 	}
 	e->xscopes = arr;
-	x->energy = old->energy;
-	x->co2 = old->co2;
-	x->snap.energy = old->energy;
+	take_over(x, old);
 	old->live = false;
-	old->removed = true;
 	x->live = true;
 	e->xscopes[e->n_xscopes++] = x;
 	pthread_mutex_unlock(&e->lock);
